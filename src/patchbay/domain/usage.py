@@ -1,0 +1,35 @@
+"""Token usage of one request, in the gateway's canonical form.
+
+Invariants: every count is a non-negative int. ``input_tokens`` is the whole prompt, and
+``cached_input_tokens`` and ``image_tokens`` are parts of it; ``output_tokens`` is the whole
+completion, and ``reasoning_tokens`` is part of it. ``estimated`` is true when the gateway
+counted the tokens itself because the upstream reported none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+    image_tokens: int = 0
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            image_tokens=self.image_tokens + other.image_tokens,
+            estimated=self.estimated or other.estimated,
+        )
