@@ -1,0 +1,1 @@
+"""Canonical, protocol-neutral types: requests, messages, responses, stream events, usage."""

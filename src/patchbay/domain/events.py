@@ -1,0 +1,71 @@
+"""Canonical stream events: what any upstream stream is parsed into and any client stream is
+encoded from, one event at a time (never a whole stream in memory).
+
+Order contract: ``Start`` first; then any interleaving of deltas, where a tool call's
+``ToolCallStart`` precedes its ``ToolCallDelta``s and ``index`` numbers the tool calls of the
+answer from 0; ``UsageReport`` at most once, near the end; then ``Finish`` (normal end) or
+``StreamError`` (upstream fault), and nothing after either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from patchbay.domain.messages import Extras
+from patchbay.domain.responses import FinishReason
+from patchbay.domain.usage import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    id: str
+    model: str
+    created: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+    signature: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    index: int
+    id: str
+    name: str
+    extras: Extras = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    index: int
+    arguments: str  # a fragment of the JSON argument text
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: FinishReason
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    status: int
+    message: str
+    kind: str = "upstream_error"
+
+
+StreamEvent = (
+    Start | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | UsageReport | Finish
+    | StreamError
+)
