@@ -10,6 +10,7 @@ answer from 0; ``UsageReport`` at most once, near the end; then ``Finish`` (norm
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from patchbay.domain.messages import Extras
 from patchbay.domain.responses import FinishReason
@@ -50,7 +51,11 @@ class ToolCallDelta:
 
 @dataclass(frozen=True, slots=True)
 class UsageReport:
+    """Token usage; the gateway adds the cost before a client encoder sees it."""
+
     usage: Usage
+    cost_usd: Decimal | None = None
+    cost_points: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

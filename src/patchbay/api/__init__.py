@@ -1,0 +1,1 @@
+"""HTTP edges: thin routers that parse, call services and render."""

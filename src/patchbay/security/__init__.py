@@ -1,0 +1,1 @@
+"""Secrets: encryption of upstream keys at rest and hashing of gateway API keys."""

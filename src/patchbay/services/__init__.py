@@ -1,0 +1,1 @@
+"""Services: orchestration between the HTTP edges, the caches and the repositories."""

@@ -1,0 +1,32 @@
+"""The record of one gateway call as it travels through the request path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from patchbay.catalog.entries import ModelEntry, RouteEntry
+from patchbay.domain.usage import Usage
+from patchbay.services.keystore import Principal
+
+
+@dataclass(slots=True)
+class Call:
+    """One client request: who, which model, which protocol, and what it consumed.
+
+    ``usage`` is filled as the answer arrives (streams update it event by event), so whatever
+    exit path the request takes, settlement sees the tokens produced so far.
+    """
+
+    query_id: str
+    principal: Principal
+    model: ModelEntry
+    protocol: str  # client protocol: openai_chat | openai_responses | anthropic | gemini
+    stream: bool
+    route: RouteEntry | None = None
+    usage: Usage | None = None
+    output_text_chars: int = 0
+    cost_usd: Decimal | None = None
+    cost_points: int | None = None
+    hold: object | None = None
+    settled: bool = field(default=False)
