@@ -1,0 +1,3 @@
+from patchbay.cli import main
+
+main()

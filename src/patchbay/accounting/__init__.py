@@ -1,0 +1,1 @@
+"""Pure accounting: prices, costs, points, token counts and query ids."""

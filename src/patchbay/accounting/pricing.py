@@ -1,0 +1,112 @@
+"""Prices per token kind, cost in ``Decimal`` and points (SPEC §3)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from patchbay.domain.usage import Usage
+
+KINDS = ("prompt", "completion", "image", "request", "cache_read", "reasoning")
+BASE_KINDS = ("prompt", "completion", "image", "request")
+
+
+class PricingError(ValueError):
+    pass
+
+
+def _price(kind: str, value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        raise PricingError(f"pricing.{kind} must be a decimal string, not a float")
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise PricingError(f"pricing.{kind} is not a decimal number: {value!r}") from None
+    if not price.is_finite() or price < 0:
+        raise PricingError(f"pricing.{kind} must be a finite, non-negative number")
+    if price.adjusted() > 6 or price.as_tuple().exponent < -30:  # type: ignore[operator]
+        raise PricingError(f"pricing.{kind} is out of range")
+    return price
+
+
+def _text(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    prompt: Decimal | None = None
+    completion: Decimal | None = None
+    image: Decimal | None = None
+    request: Decimal | None = None
+    cache_read: Decimal | None = None
+    reasoning: Decimal | None = None
+
+    @classmethod
+    def parse(cls, mapping: dict[str, Any] | None) -> Pricing:
+        if not mapping:
+            return cls()
+        unknown = set(mapping) - set(KINDS)
+        if unknown:
+            raise PricingError(f"unknown pricing kind: {sorted(unknown)[0]}")
+        return cls(**{kind: _price(kind, mapping.get(kind)) for kind in KINDS})
+
+    def to_json(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for kind in KINDS:
+            value = getattr(self, kind)
+            if kind in BASE_KINDS or value is not None:
+                out[kind] = _text(value) if value is not None else None
+        return out
+
+    @property
+    def is_free(self) -> bool:
+        return all(not getattr(self, kind) for kind in KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    cost_usd: Decimal
+    tokens: dict[str, int]
+    prices: dict[str, str]
+    estimated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tokens": dict(self.tokens), "prices": dict(self.prices)}
+        if self.estimated:
+            out["estimated"] = True
+        return out
+
+
+def cost(usage: Usage, pricing: Pricing) -> CostBreakdown:
+    zero = Decimal(0)
+    text_in = max(0, usage.input_tokens - usage.cached_input_tokens - usage.image_tokens)
+    text_out = max(0, usage.output_tokens - usage.reasoning_tokens)
+    lines = [
+        ("prompt", text_in, pricing.prompt),
+        ("cache_read", usage.cached_input_tokens, pricing.cache_read or pricing.prompt),
+        ("image", usage.image_tokens, pricing.image or pricing.prompt),
+        ("completion", text_out, pricing.completion),
+        ("reasoning", usage.reasoning_tokens, pricing.reasoning or pricing.completion),
+    ]
+    total = zero
+    tokens: dict[str, int] = {}
+    prices: dict[str, str] = {}
+    for kind, count, price in lines:
+        if count:
+            tokens[kind] = count
+            if price is not None:
+                prices[kind] = _text(price)
+                total += price * count
+    if pricing.request:
+        total += pricing.request
+        prices["request"] = _text(pricing.request)
+    return CostBreakdown(total, tokens, prices, usage.estimated)
+
+
+def points(cost_usd: Decimal, points_per_usd: int) -> int:
+    return math.ceil(cost_usd * points_per_usd)

@@ -1,0 +1,34 @@
+"""Time-sortable unique query ids: ``q_`` + 48-bit ms time + 80 random bits, Crockford base32.
+
+Within one process ids are strictly increasing (the random part is incremented when the clock
+has not moved), so string order is creation order.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_last_ms = -1
+_last_rand = 0
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_query_id(now_ms: int | None = None) -> str:
+    global _last_ms, _last_rand
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if ms <= _last_ms:
+        ms = _last_ms
+        _last_rand += 1
+    else:
+        _last_ms = ms
+        _last_rand = secrets.randbits(79)
+    return "q_" + _encode(ms, 10) + _encode(_last_rand, 16)

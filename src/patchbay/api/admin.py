@@ -1,0 +1,166 @@
+"""``/admin/...``: accounts, credit, keys, providers and models (admin key only)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patchbay.api.admin_schemas import AccountCreate, Credit, KeyCreate
+from patchbay.api.http import client_key
+from patchbay.errors import PermissionDenied
+from patchbay.services import accounts, catalog_admin, models_admin
+from patchbay.services.gateway import Gateway
+from patchbay.services.keystore import Principal
+
+
+def gateway_of(request: Request) -> Gateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+async def require_admin(request: Request) -> Principal:
+    principal = await gateway_of(request).keys.authenticate(client_key(request))
+    if not principal.is_admin:
+        error = PermissionDenied("this endpoint needs an admin key")
+        error.code = "admin_required"
+        raise error
+    return principal
+
+
+async def session_scope(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per admin request; caches reload after a successful commit."""
+    gateway = gateway_of(request)
+    async with gateway.sessions() as session:
+        async with session.begin():
+            yield session
+    await gateway.reload_catalog()
+    gateway.keys.invalidate()
+
+
+Session = Annotated[AsyncSession, Depends(session_scope)]
+JSONBody = Annotated[dict[str, Any], Body()]
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
+
+
+def listing(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "list", "data": items}
+
+
+@router.post("/accounts", status_code=201)
+async def create_account(body: AccountCreate, session: Session) -> dict[str, Any]:
+    account = await accounts.create_account(session, body.name, body.role, body.points)
+    return accounts.account_json(account)
+
+
+@router.get("/accounts")
+async def list_accounts(session: Session) -> dict[str, Any]:
+    return listing([accounts.account_json(a) for a in await accounts.list_accounts(session)])
+
+
+@router.get("/accounts/{account_id}")
+async def get_account(account_id: int, session: Session) -> dict[str, Any]:
+    return accounts.account_json(await accounts.get_account(session, account_id))
+
+
+@router.post("/accounts/{account_id}/credit")
+async def credit(account_id: int, body: Credit, session: Session) -> dict[str, Any]:
+    account = await accounts.get_account(session, account_id)
+    return accounts.account_json(await accounts.credit(session, account, body.points, body.note))
+
+
+@router.post("/accounts/{account_id}/keys", status_code=201)
+async def create_key(
+    account_id: int, body: KeyCreate, request: Request, session: Session
+) -> dict[str, Any]:
+    account = await accounts.get_account(session, account_id)
+    expires = body.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    new = await accounts.create_key(
+        session, account, name=body.name,
+        rpm=body.rpm or gateway_of(request).settings.default_rpm,
+        allowed_models=body.allowed_models, tpm=body.tpm, max_points=body.max_points,
+        expires_at=expires,
+    )
+    return {**accounts.key_json(new.record), "key": new.secret}
+
+
+@router.get("/accounts/{account_id}/keys")
+async def list_account_keys(account_id: int, session: Session) -> dict[str, Any]:
+    await accounts.get_account(session, account_id)
+    return listing([accounts.key_json(k) for k in await accounts.list_keys(session, account_id)])
+
+
+@router.get("/keys")
+async def list_keys(session: Session) -> dict[str, Any]:
+    return listing([accounts.key_json(k) for k in await accounts.list_keys(session)])
+
+
+@router.delete("/keys/{key_id}")
+async def revoke_key(key_id: int, session: Session) -> dict[str, Any]:
+    return accounts.key_json(await accounts.revoke_key(session, key_id))
+
+
+@router.post("/providers", status_code=201)
+async def create_provider(body: JSONBody, request: Request, session: Session) -> dict[str, Any]:
+    row = await catalog_admin.upsert_provider(
+        session, body, gateway_of(request).box, source="api", create_only=True
+    )
+    return catalog_admin.provider_json(row)
+
+
+@router.get("/providers")
+async def list_providers(session: Session) -> dict[str, Any]:
+    rows = await catalog_admin.list_providers(session)
+    return listing([catalog_admin.provider_json(r) for r in rows])
+
+
+@router.get("/providers/{name}")
+async def get_provider(name: str, session: Session) -> dict[str, Any]:
+    return catalog_admin.provider_json(await catalog_admin.get_provider(session, name))
+
+
+@router.patch("/providers/{name}")
+async def update_provider(
+    name: str, body: JSONBody, request: Request, session: Session
+) -> dict[str, Any]:
+    row = await catalog_admin.update_provider(session, name, body, gateway_of(request).box)
+    return catalog_admin.provider_json(row)
+
+
+@router.delete("/providers/{name}")
+async def delete_provider(name: str, session: Session) -> dict[str, Any]:
+    await catalog_admin.delete_provider(session, name)
+    return {"object": "provider", "name": name, "deleted": True}
+
+
+@router.post("/models", status_code=201)
+async def create_model(body: JSONBody, session: Session) -> dict[str, Any]:
+    row = await models_admin.upsert_model(session, body, source="api", create_only=True)
+    return await models_admin.model_json(session, row)
+
+
+@router.get("/models")
+async def list_models(session: Session) -> dict[str, Any]:
+    rows = await models_admin.list_models(session)
+    return listing([await models_admin.model_json(session, r) for r in rows])
+
+
+@router.get("/models/{model_id}")
+async def get_model(model_id: str, session: Session) -> dict[str, Any]:
+    return await models_admin.model_json(session, await models_admin.get_model(session, model_id))
+
+
+@router.patch("/models/{model_id}")
+async def update_model(model_id: str, body: JSONBody, session: Session) -> dict[str, Any]:
+    row = await models_admin.update_model(session, model_id, body)
+    return await models_admin.model_json(session, row)
+
+
+@router.delete("/models/{model_id}")
+async def delete_model(model_id: str, session: Session) -> dict[str, Any]:
+    await models_admin.delete_model(session, model_id)
+    return {"object": "model", "id": model_id, "deleted": True}

@@ -1,0 +1,47 @@
+"""``POST /v1/chat/completions``: the OpenAI Chat Completions edge."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from patchbay.accounting.query_ids import new_query_id
+from patchbay.api.http import client_key, error_response, read_json_object
+from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.protocols.errors import RequestInvalid
+from patchbay.protocols.openai_chat.validate import validate_request
+from patchbay.services.access import authorize
+from patchbay.services.calls import Call
+from patchbay.services.gateway import Gateway
+
+
+async def chat_completions(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    call: Call | None = None
+    try:
+        principal = await gateway.keys.authenticate(client_key(request))
+        body = await read_json_object(request, gateway.settings.max_body_bytes)
+        try:
+            validate_request(body)
+        except RequestInvalid as exc:
+            raise InvalidRequest(exc.message, param=exc.param) from None
+        model = authorize(principal, gateway.catalog.get(body["model"]), body["model"])
+        call = Call(
+            query_id=new_query_id(int(time.time() * 1000)),
+            principal=principal,
+            model=model,
+            protocol="openai_chat",
+            stream=body.get("stream") is True,
+        )
+        await gateway.meter.admit(call)
+        return await gateway.proxy.chat_completions(call, body)
+    except RequestInvalid as exc:
+        if call is not None:
+            gateway.meter.settle(call)
+        return error_response(InvalidRequest(exc.message, param=exc.param), "openai")
+    except GatewayError as exc:
+        if call is not None:
+            gateway.meter.settle(call)
+        return error_response(exc, "openai")

@@ -1,0 +1,93 @@
+"""``create_app(settings)``: the ASGI application, its routes and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from patchbay.api import admin, chat, health
+from patchbay.api.body_limit import BodyLimit
+from patchbay.api.envelopes import protocol_for_path
+from patchbay.api.http import error_response
+from patchbay.errors import GatewayError, InvalidRequest, NotFound
+from patchbay.errors import GatewayError as _Base
+from patchbay.services.gateway import Gateway
+from patchbay.settings import Settings, load_settings
+
+log = logging.getLogger("patchbay")
+
+
+def _param(loc: tuple[object, ...]) -> str | None:
+    parts = [p for p in loc if p not in ("body", "query", "path")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc, protocol_for_path(request.url.path))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    param = _param(tuple(first.get("loc", ())))
+    message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+    if first.get("type") == "json_invalid":
+        message, param = "request body is not valid JSON", None
+    return error_response(InvalidRequest(message, param=param), protocol_for_path(request.url.path))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error: _Base = NotFound(f"no route for {request.method} {request.url.path}")
+    if exc.status_code == 405:
+        error = InvalidRequest(f"method {request.method} is not allowed here")
+        error.status = 405
+    elif exc.status_code != 404:
+        error = InvalidRequest(str(exc.detail))
+        error.status = exc.status_code
+    return error_response(error, protocol_for_path(request.url.path))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    error = GatewayError("the gateway failed to handle this request")
+    return error_response(error, protocol_for_path(request.url.path))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.gateway = await Gateway.start(settings)
+        try:
+            yield
+        finally:
+            await app.state.gateway.stop()
+
+    app = FastAPI(title="Patchbay", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json")
+    app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
+    app.add_route("/healthz", health.healthz, methods=["GET"])
+    app.add_route("/readyz", health.readyz, methods=["GET"])
+    app.include_router(admin.router)
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and for ``patchbay serve --workers N``."""
+    return create_app(load_settings())

@@ -1,0 +1,1 @@
+"""Client-facing wire formats ⇄ the canonical domain (pure: no I/O)."""

@@ -1,0 +1,1 @@
+"""OpenAI Chat Completions: validate, decode, encode, stream."""

@@ -1,0 +1,45 @@
+"""Canonical ``ChatResponse`` → Chat Completions response object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patchbay.domain.messages import ReasoningPart
+from patchbay.domain.responses import ChatResponse
+from patchbay.domain.usage import Usage
+
+FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+          "content_filter": "content_filter", "error": "stop"}
+
+
+def usage_json(usage: Usage) -> dict[str, Any]:
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }
+
+
+def encode_response(resp: ChatResponse) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": resp.message.text() or None}
+    reasoning = "".join(p.text for p in resp.message.parts if isinstance(p, ReasoningPart))
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    calls = resp.message.tool_calls()
+    if calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls
+        ]
+    message["refusal"] = None
+    return {
+        "id": resp.id if resp.id.startswith("chatcmpl") else f"chatcmpl-{resp.id}",
+        "object": "chat.completion",
+        "created": resp.created,
+        "model": resp.model,
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": FINISH[resp.finish_reason]}],
+        "usage": usage_json(resp.usage),
+    }

@@ -1,0 +1,1 @@
+"""Choosing which route of a model serves a call."""

@@ -1,0 +1,58 @@
+"""``patchbay serve``: bootstrap once, then run uvicorn (uvloop + httptools) with N workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import uvicorn
+from rich.console import Console
+
+from patchbay.errors import GatewayError
+from patchbay.services.bootstrap import ADMIN_KEY_FILE, bootstrap
+from patchbay.settings import Settings
+
+ENV_OVERRIDES = ("host", "port", "workers")
+
+
+def _export(settings: Settings, config: Path | None) -> None:
+    """Workers rebuild settings from the environment: pass the config path and CLI flags."""
+    if config is not None:
+        os.environ["PATCHBAY_CONFIG"] = str(config.resolve())
+    for name in ENV_OVERRIDES:
+        os.environ[f"PATCHBAY_{name.upper()}"] = str(getattr(settings, name))
+    os.environ["PATCHBAY_DATA_DIR"] = str(settings.data_dir.resolve())
+
+
+def run(settings: Settings, config: Path | None, console: Console, err: Console) -> int:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        result = bootstrap(settings)
+    except GatewayError as exc:
+        err.print(f"[red]error in configuration:[/] {exc.message}"
+                  + (f" ({exc.param})" if exc.param else ""))
+        return 2
+    if result.admin_key_created:
+        console.print("[bold green]Created the admin account.[/] Its API key (shown once, also "
+                      f"written to {settings.data_dir / ADMIN_KEY_FILE}):")
+        console.print(result.admin_key_created, soft_wrap=True, highlight=False)
+    _export(settings, config)
+    console.print(f"Patchbay listening on http://{settings.host}:{settings.port} "
+                  f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
+    uvicorn.run(
+        "patchbay.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
+        server_header=False,
+    )
+    return 0

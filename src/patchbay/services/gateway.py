@@ -1,0 +1,94 @@
+"""The gateway's runtime: every long-lived resource, created by the app lifespan.
+
+Nothing here is a module global: ``create_app(settings)`` builds one ``Gateway`` and the
+endpoints reach it through ``request.app.state.gateway``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from patchbay.catalog.loader import Catalog, load_catalog
+from patchbay.db.engine import make_engine, make_sessionmaker
+from patchbay.security.crypto import SecretBox, load_secret_box
+from patchbay.services import cluster
+from patchbay.services.keystore import KeyStore
+from patchbay.services.meter import FreeMeter, Meter
+from patchbay.services.proxy import Proxy
+from patchbay.settings import Settings
+from patchbay.upstream.client import UpstreamClient
+
+log = logging.getLogger("patchbay")
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    keys: KeyStore
+    client: UpstreamClient
+    meter: Meter
+    proxy: Proxy
+    catalog: Catalog = field(default_factory=Catalog)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    watcher: cluster.VersionWatcher | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Gateway:
+        engine = make_engine(settings.resolved_database_url)
+        sessions = make_sessionmaker(engine)
+        client = UpstreamClient()
+        meter: Meter = FreeMeter()
+        gateway = cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            box=load_secret_box(settings.secret_key, settings.data_dir),
+            keys=KeyStore(sessions),
+            client=client,
+            meter=meter,
+            proxy=Proxy(client, meter),
+        )
+        await gateway.reload_catalog()
+        gateway.watcher = cluster.VersionWatcher(
+            sessions,
+            {cluster.KEYS: gateway.reload_keys, cluster.CATALOG: gateway.reload_catalog},
+        )
+        await gateway.watcher.prime()
+        gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))
+        gateway.tasks.append(asyncio.create_task(gateway._flush_loop()))
+        return gateway
+
+    async def reload_catalog(self) -> None:
+        async with self.sessions() as session:
+            self.catalog = await load_catalog(session, self.box)
+
+    async def reload_keys(self) -> None:
+        self.keys.invalidate()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            try:
+                await self.keys.flush_last_used()
+            except Exception:
+                log.warning("could not record key usage times", exc_info=True)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.keys.flush_last_used()
+        await self.meter.aclose()
+        await self.client.aclose()
+        await self.engine.dispose()

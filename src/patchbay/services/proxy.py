@@ -1,0 +1,148 @@
+"""The request path after authentication: route, attempt with failover, relay, meter.
+
+Same-protocol calls take the fast path (``openai_passthrough``); every other combination goes
+client codec → canonical request → upstream adapter → canonical events → client codec. Metering
+hooks in at two points: ``Meter.admit`` before any upstream work, and ``Meter.settle`` as soon as
+usage is known and again on every exit (it is idempotent).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from starlette.responses import Response
+
+from patchbay.api.http import json_response
+from patchbay.api.sse import SSEResponse
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.assemble import assemble
+from patchbay.domain.events import StreamError, StreamEvent, TextDelta, ToolCallDelta, UsageReport
+from patchbay.domain.responses import ChatResponse
+from patchbay.errors import GatewayError, UpstreamError
+from patchbay.protocols.openai_chat import decode as chat_decode
+from patchbay.protocols.openai_chat import encode as chat_encode
+from patchbay.protocols.openai_chat import stream as chat_stream
+from patchbay.routing.balancer import order_routes
+from patchbay.services import openai_passthrough as passthrough
+from patchbay.services import upstream_events
+from patchbay.services.calls import Call
+from patchbay.services.meter import Meter
+from patchbay.services.usage_fields import add_cost
+from patchbay.upstream.client import UpstreamClient
+from patchbay.upstream.errors import is_retryable
+
+Attempt = Callable[[RouteEntry], Awaitable[Response]]
+
+
+class Proxy:
+    def __init__(self, client: UpstreamClient, meter: Meter, rng: random.Random | None = None):
+        self.client = client
+        self.meter = meter
+        self.rng = rng or random.Random()
+
+    async def with_failover(self, call: Call, attempt: Attempt) -> Response:
+        """Try the model's routes in balancer order until one starts answering."""
+        routes = order_routes(call.model.routes, self.rng)
+        if not routes:
+            raise UpstreamError(f"model '{call.model.id}' has no available upstream")
+        error: GatewayError | None = None
+        for route in routes:
+            call.route = route
+            try:
+                return await attempt(route)
+            except GatewayError as exc:
+                if not is_retryable(exc):
+                    raise
+                error = exc
+        assert error is not None
+        raise error
+
+    async def chat_completions(self, call: Call, body: dict[str, Any]) -> Response:
+        async def attempt(route: RouteEntry) -> Response:
+            if route.provider.kind == "openai":
+                return await self._chat_passthrough(call, route, body)
+            return await self._chat_translated(call, route, body)
+
+        return await self.with_failover(call, attempt)
+
+    async def _chat_passthrough(
+        self, call: Call, route: RouteEntry, body: dict[str, Any]
+    ) -> Response:
+        if not call.stream:
+            answer = await passthrough.complete(self.client, self.meter, call, route, body)
+            return json_response(answer)
+        chunks = await passthrough.open_stream(self.client, call, route, body)
+        options = body.get("stream_options")
+        include = isinstance(options, dict) and options.get("include_usage") is True
+        relay = passthrough.ChatStreamRelay(self.meter, call, route, include)
+        return SSEResponse(self._relay(call, chunks, relay))
+
+    async def _relay(
+        self, call: Call, chunks: AsyncIterator[Any], relay: passthrough.ChatStreamRelay
+    ) -> AsyncGenerator[bytes, None]:
+        try:
+            async for chunk in chunks:
+                out = relay.feed(chunk)
+                if out:
+                    yield out
+        except GatewayError as exc:
+            yield chat_stream.StreamEncoder(model=call.model.id).encode(
+                StreamError(exc.status, exc.message, exc.kind)
+            )
+        finally:
+            self.meter.settle(call)
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    async def _chat_translated(
+        self, call: Call, route: RouteEntry, body: dict[str, Any]
+    ) -> Response:
+        request = chat_decode.decode_request(body)
+        if call.stream:
+            events = await upstream_events.open_events(self.client, route, request, call.model.id)
+            options = body.get("stream_options")
+            include = isinstance(options, dict) and options.get("include_usage") is True
+            encoder = chat_stream.StreamEncoder(model=call.model.id, include_usage=include)
+            return SSEResponse(self.encode_events(call, events, encoder.encode))
+        if route.provider.kind == "echo":
+            events = await upstream_events.open_events(self.client, route, request, call.model.id)
+            answer = await assemble(events)
+        else:
+            answer = await upstream_events.complete(self.client, route, request)
+        return json_response(self.priced(call, answer, chat_encode.encode_response))
+
+    def priced(
+        self, call: Call, answer: ChatResponse, encode: Callable[[ChatResponse], dict[str, Any]]
+    ) -> dict[str, Any]:
+        call.usage = answer.usage
+        self.meter.settle(call)
+        data = encode(replace(answer, model=call.model.id))
+        if isinstance(data.get("usage"), dict):
+            add_cost(data["usage"], call.cost_usd, call.cost_points)
+        return data
+
+    async def encode_events(
+        self,
+        call: Call,
+        events: AsyncIterator[StreamEvent],
+        encode: Callable[[StreamEvent], bytes],
+    ) -> AsyncGenerator[bytes, None]:
+        """Encode canonical events for the client, metering them as they pass."""
+        try:
+            async for event in events:
+                if isinstance(event, UsageReport):
+                    call.usage = event.usage
+                    self.meter.settle(call)
+                    event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
+                elif isinstance(event, TextDelta):
+                    call.output_text_chars += len(event.text)
+                elif isinstance(event, ToolCallDelta):
+                    call.output_text_chars += len(event.arguments)
+                yield encode(event)
+        except GatewayError as exc:
+            yield encode(StreamError(exc.status, exc.message, exc.kind))
+        finally:
+            self.meter.settle(call)
+            await events.aclose()  # type: ignore[attr-defined]
