@@ -54,7 +54,7 @@ def _prompt_tokens(req: ChatRequest) -> int:
 
 
 def _tool_call(req: ChatRequest) -> tuple[str, str] | None:
-    if not req.tools:
+    if not req.tools or _last_tool_result(req) is not None:
         return None
     choice = req.tool_choice
     if choice is not None and choice.mode == "none":
@@ -74,13 +74,16 @@ def _tool_call(req: ChatRequest) -> tuple[str, str] | None:
     return name, arguments
 
 
-def _answer_text(req: ChatRequest) -> str:
+def _last_tool_result(req: ChatRequest) -> ToolResult | None:
     last = req.messages[-1] if req.messages else None
-    if last is not None:
-        results = [p for p in last.parts if isinstance(p, ToolResult)]
-        if results:
-            text = "".join(getattr(p, "text", "") for p in results[-1].content)
-            return f"Tool result: {text}"
+    results = [p for p in last.parts if isinstance(p, ToolResult)] if last else []
+    return results[-1] if results else None
+
+
+def _answer_text(req: ChatRequest) -> str:
+    result = _last_tool_result(req)
+    if result is not None:
+        return "Tool result: " + "".join(getattr(p, "text", "") for p in result.content)
     text = req.last_user_text()
     fmt = req.response_format
     if fmt is not None and fmt.type in ("json_object", "json_schema"):
@@ -97,7 +100,8 @@ async def stream(req: ChatRequest, *, model: str) -> AsyncIterator[StreamEvent]:
         name, arguments = call
         yield ToolCallStart(index=0, id=f"call_{uuid.uuid4().hex[:24]}", name=name)
         yield ToolCallDelta(index=0, arguments=arguments)
-        yield UsageReport(Usage(input_tokens=prompt, output_tokens=tokens.count_text(name + arguments)))
+        spent = tokens.count_text(name + arguments)
+        yield UsageReport(Usage(input_tokens=prompt, output_tokens=spent))
         yield Finish("tool_calls")
         return
     pieces = tokens.split_tokens(_answer_text(req))
