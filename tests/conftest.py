@@ -49,6 +49,19 @@ def _reset_fake(request: pytest.FixtureRequest) -> None:
 
 def gateway_config(fake: FakeOpenAI) -> str:
     return f"""
+[server]
+max_body_bytes = 1048576
+
+[[providers]]
+name = "nowhere"
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key = "sk-nowhere"
+
+[[models]]
+id = "unreachable"
+routes = [ {{ provider = "nowhere", model = "x" }} ]
+
 [[providers]]
 name = "upstream-openai"
 kind = "openai"
