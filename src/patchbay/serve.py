@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -25,6 +26,10 @@ def _export(settings: Settings, config: Path | None) -> None:
     os.environ["PATCHBAY_DATA_DIR"] = str(settings.data_dir.resolve())
 
 
+def _stopped(signum: int, frame: object) -> None:
+    return None
+
+
 def run(settings: Settings, config: Path | None, console: Console, err: Console) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -41,6 +46,10 @@ def run(settings: Settings, config: Path | None, console: Console, err: Console)
     _export(settings, config)
     console.print(f"Patchbay listening on http://{settings.host}:{settings.port} "
                   f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a handler
+    # that ignores it lets the process end with status 0 after in-flight requests finished.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
     uvicorn.run(
         "patchbay.app:app_from_environment",
         factory=True,

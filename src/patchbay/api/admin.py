@@ -31,11 +31,16 @@ async def require_admin(request: Request) -> Principal:
 
 
 async def session_scope(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per admin request; caches reload after a successful commit."""
+    """One transaction per admin request, rolled back unless the endpoint calls ``applied``."""
+    async with gateway_of(request).sessions() as session:
+        yield session
+
+
+async def applied(request: Request, session: AsyncSession) -> None:
+    """Commit, then refresh this worker's caches before the response is sent (other workers
+    follow through the cluster version counters)."""
+    await session.commit()
     gateway = gateway_of(request)
-    async with gateway.sessions() as session:
-        async with session.begin():
-            yield session
     await gateway.reload_catalog()
     gateway.keys.invalidate()
 
@@ -50,9 +55,11 @@ def listing(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @router.post("/accounts", status_code=201)
-async def create_account(body: AccountCreate, session: Session) -> dict[str, Any]:
+async def create_account(body: AccountCreate, request: Request, session: Session) -> dict[str, Any]:
     account = await accounts.create_account(session, body.name, body.role, body.points)
-    return accounts.account_json(account)
+    result = accounts.account_json(account)
+    await applied(request, session)
+    return result
 
 
 @router.get("/accounts")
@@ -66,9 +73,11 @@ async def get_account(account_id: int, session: Session) -> dict[str, Any]:
 
 
 @router.post("/accounts/{account_id}/credit")
-async def credit(account_id: int, body: Credit, session: Session) -> dict[str, Any]:
+async def credit(account_id: int, body: Credit, request: Request, session: Session) -> dict[str, Any]:
     account = await accounts.get_account(session, account_id)
-    return accounts.account_json(await accounts.credit(session, account, body.points, body.note))
+    result = accounts.account_json(await accounts.credit(session, account, body.points, body.note))
+    await applied(request, session)
+    return result
 
 
 @router.post("/accounts/{account_id}/keys", status_code=201)
@@ -85,7 +94,9 @@ async def create_key(
         allowed_models=body.allowed_models, tpm=body.tpm, max_points=body.max_points,
         expires_at=expires,
     )
-    return {**accounts.key_json(new.record), "key": new.secret}
+    result = {**accounts.key_json(new.record), "key": new.secret}
+    await applied(request, session)
+    return result
 
 
 @router.get("/accounts/{account_id}/keys")
@@ -100,8 +111,10 @@ async def list_keys(session: Session) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}")
-async def revoke_key(key_id: int, session: Session) -> dict[str, Any]:
-    return accounts.key_json(await accounts.revoke_key(session, key_id))
+async def revoke_key(key_id: int, request: Request, session: Session) -> dict[str, Any]:
+    result = accounts.key_json(await accounts.revoke_key(session, key_id))
+    await applied(request, session)
+    return result
 
 
 @router.post("/providers", status_code=201)
@@ -109,7 +122,9 @@ async def create_provider(body: JSONBody, request: Request, session: Session) ->
     row = await catalog_admin.upsert_provider(
         session, body, gateway_of(request).box, source="api", create_only=True
     )
-    return catalog_admin.provider_json(row)
+    result = catalog_admin.provider_json(row)
+    await applied(request, session)
+    return result
 
 
 @router.get("/providers")
@@ -128,19 +143,25 @@ async def update_provider(
     name: str, body: JSONBody, request: Request, session: Session
 ) -> dict[str, Any]:
     row = await catalog_admin.update_provider(session, name, body, gateway_of(request).box)
-    return catalog_admin.provider_json(row)
+    result = catalog_admin.provider_json(row)
+    await applied(request, session)
+    return result
 
 
 @router.delete("/providers/{name}")
-async def delete_provider(name: str, session: Session) -> dict[str, Any]:
+async def delete_provider(name: str, request: Request, session: Session) -> dict[str, Any]:
     await catalog_admin.delete_provider(session, name)
-    return {"object": "provider", "name": name, "deleted": True}
+    result = {"object": "provider", "name": name, "deleted": True}
+    await applied(request, session)
+    return result
 
 
 @router.post("/models", status_code=201)
-async def create_model(body: JSONBody, session: Session) -> dict[str, Any]:
+async def create_model(body: JSONBody, request: Request, session: Session) -> dict[str, Any]:
     row = await models_admin.upsert_model(session, body, source="api", create_only=True)
-    return await models_admin.model_json(session, row)
+    result = await models_admin.model_json(session, row)
+    await applied(request, session)
+    return result
 
 
 @router.get("/models")
@@ -155,12 +176,16 @@ async def get_model(model_id: str, session: Session) -> dict[str, Any]:
 
 
 @router.patch("/models/{model_id}")
-async def update_model(model_id: str, body: JSONBody, session: Session) -> dict[str, Any]:
+async def update_model(model_id: str, body: JSONBody, request: Request, session: Session) -> dict[str, Any]:
     row = await models_admin.update_model(session, model_id, body)
-    return await models_admin.model_json(session, row)
+    result = await models_admin.model_json(session, row)
+    await applied(request, session)
+    return result
 
 
 @router.delete("/models/{model_id}")
-async def delete_model(model_id: str, session: Session) -> dict[str, Any]:
+async def delete_model(model_id: str, request: Request, session: Session) -> dict[str, Any]:
     await models_admin.delete_model(session, model_id)
-    return {"object": "model", "id": model_id, "deleted": True}
+    result = {"object": "model", "id": model_id, "deleted": True}
+    await applied(request, session)
+    return result
