@@ -210,6 +210,21 @@ def credit(
     console.print(f"{updated.name}: balance is now [bold]{updated.point_balance}[/] points")
 
 
+@app.command("rotate-secrets")
+def rotate_secrets(config: ConfigOpt = None) -> None:
+    """Re-encrypt stored upstream keys under the first key of ``secret_key``."""
+    from patchbay.security.crypto import load_secret_box
+    from patchbay.services.secrets import rotate_all
+
+    settings = settings_or_exit(config)
+    box = load_secret_box(settings.secret_key, settings.data_dir)
+
+    async def work(session: Any) -> int:
+        return await rotate_all(session, box)
+
+    console.print(f"re-encrypted {run_db(settings, work)} stored secret(s)")
+
+
 @models_app.command("list")
 def models_list(config: ConfigOpt = None) -> None:
     """List catalog models and their routes."""

@@ -155,3 +155,56 @@ def test_env_wins_over_toml_and_sigterm_exits_zero(tmp_path: Path) -> None:
         assert response.status_code == 200  # 4096 from the environment, not 2048 from TOML
     finally:
         assert gateway.stop(signal.SIGTERM) == 0
+
+
+def test_env_provider_key_is_resolved_at_start_and_never_stored(
+    tmp_path: Path, fake_openai: object
+) -> None:
+    from tests.fake_openai import FakeOpenAI
+
+    assert isinstance(fake_openai, FakeOpenAI)
+    config = f"""
+[[providers]]
+name = "from-env"
+kind = "openai"
+base_url = "{fake_openai.base_url}"
+api_key = "env:TEST_UPSTREAM_KEY"
+
+[[models]]
+id = "env-model"
+routes = [ {{ provider = "from-env", model = "m" }} ]
+"""
+    gateway = start_gateway(tmp_path, config=config,
+                            env={"TEST_UPSTREAM_KEY": fake_openai.api_key})
+    try:
+        client = openai.OpenAI(base_url=gateway.openai_base, api_key=gateway.admin_key,
+                               max_retries=0)
+        answer = client.chat.completions.create(model="env-model", messages=[
+            {"role": "user", "content": "env"}])
+        assert answer.choices[0].message.content == "You said: env"
+        ready = httpx.get(gateway.url + "/readyz").json()
+        assert ready["checks"]["database"] == "ok"
+    finally:
+        gateway.stop()
+    for path in tmp_path.glob("patchbay.db*"):
+        assert fake_openai.api_key.encode() not in path.read_bytes()
+
+
+def test_cli_rotate_secrets(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    config = tmp_path / "p.toml"
+    config.write_text(f'[security]\nsecret_key = "{old}"\n[[providers]]\nname = "p"\n'
+                      'kind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-abc"\n')
+    started = start_gateway(tmp_path, config=config.read_text())
+    started.stop()
+    config.write_text(config.read_text().replace(f'"{old}"', f'"{new},{old}"'))
+    result = cli(tmp_path, "rotate-secrets", "--config", str(config))
+    assert result.returncode == 0 and "re-encrypted 1" in result.stdout
+    config.write_text(config.read_text().replace(f'"{new},{old}"', f'"{new}"'))
+    again = start_gateway(tmp_path, config=config.read_text())
+    try:
+        assert "cannot be decrypted" not in again.log()
+    finally:
+        again.stop()
