@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from patchbay.catalog.listing import ListingCache
 from patchbay.catalog.loader import Catalog, load_catalog
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.security.crypto import SecretBox, load_secret_box
@@ -37,6 +38,7 @@ class Gateway:
     meter: Meter
     proxy: Proxy
     catalog: Catalog = field(default_factory=Catalog)
+    listings: ListingCache = field(default_factory=ListingCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watcher: cluster.VersionWatcher | None = None
 
@@ -44,7 +46,7 @@ class Gateway:
     async def start(cls, settings: Settings) -> Gateway:
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
-        client = UpstreamClient()
+        client = UpstreamClient(allow_private=settings.allow_private_upstreams)
         meter: Meter = FreeMeter()
         gateway = cls(
             settings=settings,

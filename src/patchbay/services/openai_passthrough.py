@@ -58,7 +58,8 @@ async def complete(
 ) -> dict[str, Any]:
     url, data, headers = request_parts(route, body)
     provider = route.provider
-    response = await client.post(provider.name, url, data, headers, provider.timeout_s)
+    response = await client.post(provider.name, url, data, headers, provider.timeout_s,
+                         guarded=provider.user_owned)
     if response.status >= 400:
         raise upstream_failure(route, response)
     try:
@@ -81,7 +82,8 @@ async def open_stream(
     """Start the upstream stream; raises before any byte reaches the client if it fails."""
     url, data, headers = request_parts(route, body)
     provider = route.provider
-    chunks = client.stream(provider.name, url, data, headers, provider.timeout_s)
+    chunks = client.stream(provider.name, url, data, headers, provider.timeout_s,
+                         guarded=provider.user_owned)
     head = await anext(chunks)
     assert isinstance(head, UpstreamResponse)
     if head.status >= 400:

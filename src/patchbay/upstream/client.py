@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from patchbay.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
+from patchbay.upstream.guard import GuardedResolver, RefusedAddress, literal_host, refused
 
 log = logging.getLogger("patchbay.upstream")
-
-# Called with the host about to be connected to; raises to refuse it (user bots' address rule).
-AddressGuard = Callable[[str], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -31,41 +31,60 @@ class UpstreamResponse:
     content_type: str
 
 
+def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=0, ttl_dns_cache=None if resolver else 300,
+        keepalive_timeout=60, resolver=resolver,
+    )
+    return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
+
+
 class UpstreamClient:
-    def __init__(self, *, limit: int = 1000) -> None:
-        self._connector = aiohttp.TCPConnector(
-            limit=limit, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=60
-        )
-        self._session = aiohttp.ClientSession(
-            connector=self._connector,
-            auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
-            json_serialize=None,  # type: ignore[arg-type]
-        )
+    """``guarded=True`` calls (user bots' endpoints) go through a session whose resolver refuses
+    non-public addresses, unless ``allow_private`` is set."""
+
+    def __init__(self, *, limit: int = 1000, allow_private: bool = False) -> None:
+        self._session = _session(limit)
+        self._guarded = self._session if allow_private else _session(limit, GuardedResolver())
+        self._allow_private = allow_private
 
     async def aclose(self) -> None:
         await self._session.close()
+        if self._guarded is not self._session:
+            await self._guarded.close()
+
+    def _pick(self, url: str, guarded: bool) -> aiohttp.ClientSession:
+        if not guarded or self._allow_private:
+            return self._session
+        literal = literal_host(urlsplit(url).hostname or "")
+        if literal is not None and refused(literal):
+            raise RefusedAddress("this bot's endpoint points at a non-public address")
+        return self._guarded
 
     async def post(
-        self, provider: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float
+        self, provider: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
+        *, guarded: bool = False,
     ) -> UpstreamResponse:
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
+        session = self._pick(url, guarded)
         try:
-            async with self._session.post(url, data=body, headers=headers, timeout=timeout) as r:
+            async with session.post(url, data=body, headers=headers, timeout=timeout) as r:
                 data = await r.read()
                 return UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
         except BaseException as exc:
             raise map_exception(provider, exc) from None
 
     async def stream(
-        self, provider: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float
+        self, provider: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
+        *, guarded: bool = False,
     ) -> AsyncIterator[UpstreamResponse | bytes]:
         """Yield the response head first (with an empty body), then the body's chunks."""
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=min(10.0, timeout_s), sock_read=timeout_s
         )
+        session = self._pick(url, guarded)
         try:
-            async with self._session.post(url, data=body, headers=headers, timeout=timeout) as r:
+            async with session.post(url, data=body, headers=headers, timeout=timeout) as r:
                 if r.status >= 400:
                     data = await r.read()
                     yield UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
@@ -88,6 +107,8 @@ def map_exception(provider: str, exc: BaseException) -> BaseException:
     if isinstance(exc, aiohttp.InvalidURL):
         return InvalidRequest(f"upstream '{provider}' has an invalid base URL")
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if "non-public address" in str(exc):
+            return RefusedAddress(f"upstream '{provider}' resolves to a non-public address")
         return UpstreamError(f"upstream '{provider}' refused the connection")
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
         return UpstreamError(f"upstream '{provider}' closed the connection mid-answer")

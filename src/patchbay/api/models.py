@@ -1,0 +1,77 @@
+"""``GET /v1/models[/{id}]`` and ``GET /v1beta/models[/{id}]``: the catalog, in the shape the
+caller's headers ask for (SPEC §6 "Model-list format"), with ETag and 304."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from patchbay.api.envelopes import Protocol
+from patchbay.api.http import JSONBytes, client_key, error_response, json_response
+from patchbay.catalog import views
+from patchbay.catalog.listing import Shape
+from patchbay.errors import GatewayError, ModelNotFound
+from patchbay.services.access import allowed
+from patchbay.services.gateway import Gateway
+from patchbay.services.keystore import Principal
+
+ONE = {"openai": views.openai_model, "anthropic": views.anthropic_model,
+       "gemini": views.gemini_model}
+
+
+def shape_of(request: Request) -> Shape:
+    if request.url.path.startswith("/v1beta"):
+        return "gemini"
+    headers = request.headers
+    if "anthropic-version" in headers:
+        return "anthropic"
+    if "x-goog-api-key" in headers or "key" in request.query_params:
+        return "gemini"
+    return "openai"
+
+
+async def _principal(request: Request, gateway: Gateway) -> Principal | None:
+    key = client_key(request)
+    return None if key is None else await gateway.keys.authenticate(key)
+
+
+def _cache_headers(principal: Principal | None, etag: str) -> dict[str, str]:
+    scope = "private" if principal else "public"
+    return {"etag": etag, "cache-control": f"{scope}, max-age=60", "vary": "authorization, "
+            "x-api-key, x-goog-api-key, anthropic-version"}
+
+
+async def list_models(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    shape = shape_of(request)
+    try:
+        principal = await _principal(request, gateway)
+    except GatewayError as exc:
+        return error_response(exc, shape)
+    catalog = gateway.catalog
+    body, etag = gateway.listings.render(catalog, catalog.models, principal, shape)
+    headers = _cache_headers(principal, etag)
+    if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    return JSONBytes(body, headers=headers)
+
+
+async def get_model(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    shape = shape_of(request)
+    protocol: Protocol = shape
+    model_id: str = request.path_params["model_id"]
+    if shape == "gemini" and model_id.startswith("models/"):
+        model_id = model_id[len("models/"):]
+    try:
+        principal = await _principal(request, gateway)
+        model = gateway.catalog.get(model_id)
+        if model is None or not allowed(principal, model):
+            raise ModelNotFound(f"The model '{model_id}' does not exist", param="model")
+    except GatewayError as exc:
+        return error_response(exc, protocol)
+    data: dict[str, Any] = ONE[shape](model)
+    scope = "private" if principal else "public"
+    return json_response(data, headers={"cache-control": f"{scope}, max-age=60"})
