@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from patchbay.errors import UpstreamError
+
 ADAPTERS = {
     "openai": "patchbay.providers.openai_chat",
     "openai-responses": "patchbay.providers.openai_responses",
@@ -23,5 +25,8 @@ _loaded: dict[str, ModuleType] = {}
 def adapter(kind: str) -> ModuleType:
     module = _loaded.get(kind)
     if module is None:
-        module = _loaded[kind] = importlib.import_module(ADAPTERS[kind])
+        try:
+            module = _loaded[kind] = importlib.import_module(ADAPTERS[kind])
+        except (KeyError, ImportError):
+            raise UpstreamError(f"upstream kind '{kind}' is not available in this build") from None
     return module

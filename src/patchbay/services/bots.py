@@ -63,11 +63,11 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
             out[key] = value
         elif key == "model_name":
             if not isinstance(value, str) or not 0 < len(value) <= 256:
-                raise InvalidRequest("model_name must be a string of 1-256 characters", param)
+                raise InvalidRequest("model_name must be a string of 1-256 characters", param=param)
             out[key] = value
         elif key == "api_type":
             if value not in API_TYPES:
-                raise InvalidRequest(f"api_type must be one of {', '.join(API_TYPES)}", param)
+                raise InvalidRequest(f"api_type must be one of {', '.join(API_TYPES)}", param=param)
             out[key] = value
         elif key in ("max_input_tokens", "context_size"):
             out[key] = _positive(value, param)
@@ -77,11 +77,11 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
             out[key] = _string_list(value, allowed, param)
         elif key == "param_definitions":
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                raise InvalidRequest("param_definitions must be an array of objects", param)
+                raise InvalidRequest("param_definitions must be an array of objects", param=param)
             out[key] = value
         elif key == "pricing":
             if not isinstance(value, dict):
-                raise InvalidRequest("pricing must be an object of decimal strings", param)
+                raise InvalidRequest("pricing must be an object of decimal strings", param=param)
             try:
                 out[key] = {k: v for k, v in Pricing.parse(value).to_json().items()
                             if v is not None}
