@@ -42,6 +42,7 @@ async def applied(request: Request, session: AsyncSession) -> None:
     await session.commit()
     gateway = gateway_of(request)
     await gateway.reload_catalog()
+    await gateway.meter.reload()
     gateway.keys.invalidate()
 
 

@@ -17,6 +17,11 @@ from patchbay.services.calls import Call
 from patchbay.services.gateway import Gateway
 
 
+def _max_tokens(body: dict[str, object]) -> int | None:
+    value = body.get("max_completion_tokens", body.get("max_tokens"))
+    return value if isinstance(value, int) else None
+
+
 async def chat_completions(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     call: Call | None = None
@@ -34,6 +39,8 @@ async def chat_completions(request: Request) -> Response:
             model=model,
             protocol="openai_chat",
             stream=body.get("stream") is True,
+            prompt_estimate=request.state.body_size // 4 + 1,
+            max_output_tokens=_max_tokens(body),
         )
         await gateway.meter.admit(call)
         return await gateway.proxy.chat_completions(call, body)

@@ -47,7 +47,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object; its size in bytes is left in ``request.state.body_size``."""
     body = await read_body(request, limit)
+    request.state.body_size = len(body)
     if not body:
         raise InvalidRequest("request body is empty; expected a JSON object")
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from patchbay.accounting.pricing import Pricing
+
 PROVIDER_KINDS = ("openai", "openai-responses", "anthropic", "gemini", "echo")
 
 
@@ -36,8 +38,9 @@ class ModelEntry:
     is_public: bool = True
     owner_account_id: int | None = None  # set for bots
     priority: int = 0
-    pricing: dict[str, Any] | None = None  # decimal strings by kind
+    pricing: dict[str, Any] | None = None  # decimal strings by kind, as listed
     details: dict[str, Any] = field(default_factory=dict)
+    prices: Pricing = field(default_factory=Pricing)  # the same, parsed, for metering
 
     @property
     def is_bot(self) -> bool:

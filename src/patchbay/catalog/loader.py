@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patchbay.accounting.pricing import Pricing, PricingError
 from patchbay.catalog.entries import ModelEntry, ProviderEntry, RouteEntry
 from patchbay.db import models as db
 from patchbay.security.crypto import SecretBox
@@ -25,6 +28,14 @@ class Catalog:
 
     def get(self, model_id: str) -> ModelEntry | None:
         return self.models.get(model_id)
+
+
+def _prices(model_id: str, raw: dict[str, Any] | None) -> Pricing:
+    try:
+        return Pricing.parse(raw)
+    except PricingError:
+        log.error("model %s has invalid pricing; it is refused until fixed", model_id)
+        return Pricing(request=Decimal("1000000"))
 
 
 def _provider_key(row: db.Provider, box: SecretBox) -> str | None:
@@ -71,6 +82,7 @@ def _bot_entry(bot: db.Bot, box: SecretBox) -> ModelEntry:
         owner_account_id=bot.account_id,
         pricing=settings.get("pricing"),
         details=details,
+        prices=_prices(bot.handle, settings.get("pricing")),
     )
 
 
@@ -99,6 +111,7 @@ async def load_catalog(session: AsyncSession, box: SecretBox) -> Catalog:
             priority=model.priority,
             pricing=model.pricing,
             details=dict(model.details or {}),
+            prices=_prices(model.id, model.pricing),
         )
     for bot in (await session.scalars(select(db.Bot))).all():
         catalog.models[bot.handle] = _bot_entry(bot, box)

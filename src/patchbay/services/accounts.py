@@ -72,6 +72,7 @@ async def create_account(
         raise Conflict(f"an account named '{name}' already exists", param="name") from None
     if points:
         await post_entry(session, account.id, points, kind="topup", note="initial points")
+        await cluster.bump(session, cluster.BALANCES)
         await session.refresh(account)
     return account
 
@@ -100,6 +101,7 @@ async def credit(
         raise InvalidRequest("points must not be zero", param="points")
     kind = "topup" if points > 0 else "adjustment"
     await post_entry(session, account.id, points, kind=kind, note=note)
+    await cluster.bump(session, cluster.BALANCES)
     await session.flush()
     await session.refresh(account)
     return account

@@ -25,8 +25,11 @@ class Call:
     stream: bool
     route: RouteEntry | None = None
     usage: Usage | None = None
-    output_text_chars: int = 0
+    prompt_estimate: int = 0  # tokens, from the request body's size (for holds and estimates)
+    max_output_tokens: int | None = None
+    streamed_tokens: int = 0  # output tokens counted by the gateway as they passed
     cost_usd: Decimal | None = None
     cost_points: int | None = None
-    hold: object | None = None
+    hold_points: int = 0
+    admitted: bool = False
     settled: bool = field(default=False)

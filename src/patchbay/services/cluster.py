@@ -23,6 +23,7 @@ log = logging.getLogger("patchbay.cluster")
 
 KEYS = "keys"
 CATALOG = "catalog"
+BALANCES = "balances"
 
 
 async def bump(session: AsyncSession, name: str) -> None:

@@ -19,7 +19,7 @@ from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.security.crypto import SecretBox, load_secret_box
 from patchbay.services import cluster
 from patchbay.services.keystore import KeyStore
-from patchbay.services.meter import FreeMeter, Meter
+from patchbay.services.metering import LedgerMeter
 from patchbay.services.proxy import Proxy
 from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
@@ -35,7 +35,7 @@ class Gateway:
     box: SecretBox
     keys: KeyStore
     client: UpstreamClient
-    meter: Meter
+    meter: LedgerMeter
     proxy: Proxy
     catalog: Catalog = field(default_factory=Catalog)
     listings: ListingCache = field(default_factory=ListingCache)
@@ -47,7 +47,7 @@ class Gateway:
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
         client = UpstreamClient(allow_private=settings.allow_private_upstreams)
-        meter: Meter = FreeMeter()
+        meter = LedgerMeter(sessions, settings.points_per_usd)
         gateway = cls(
             settings=settings,
             engine=engine,
@@ -59,9 +59,11 @@ class Gateway:
             proxy=Proxy(client, meter),
         )
         await gateway.reload_catalog()
+        await meter.start()
         gateway.watcher = cluster.VersionWatcher(
             sessions,
-            {cluster.KEYS: gateway.reload_keys, cluster.CATALOG: gateway.reload_catalog},
+            {cluster.KEYS: gateway.reload_keys, cluster.CATALOG: gateway.reload_catalog,
+             cluster.BALANCES: meter.reload},
         )
         await gateway.watcher.prime()
         gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from patchbay.accounting.tokens import count_text
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError, UpstreamError
@@ -128,9 +129,20 @@ class ChatStreamRelay:
         return self._usage_event(payload)
 
     def _observe(self, payload: bytes) -> None:
-        # counts answer text so a cut stream can be charged for what it produced
-        if b'"content"' in payload or b'"arguments"' in payload:
-            self.call.output_text_chars += max(0, len(payload) - 120)
+        """Count the answer's tokens as they pass, so a cut stream is charged for them."""
+        if b'"content"' not in payload and b'"arguments"' not in payload:
+            return
+        try:
+            choices = orjson.loads(payload).get("choices") or ()
+        except (orjson.JSONDecodeError, AttributeError):
+            return
+        for choice in choices:
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or delta.get("reasoning_content") or ""
+            for call in delta.get("tool_calls") or ():
+                text += (call.get("function") or {}).get("arguments") or ""
+            if text:
+                self.call.streamed_tokens += count_text(text)
 
     def _usage_event(self, payload: bytes) -> bytes:
         try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from patchbay.accounting.tokens import count_text
 from patchbay.api.http import json_response
 from patchbay.api.sse import SSEResponse
 from patchbay.catalog.entries import RouteEntry
@@ -137,9 +138,9 @@ class Proxy:
                     self.meter.settle(call)
                     event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
                 elif isinstance(event, TextDelta):
-                    call.output_text_chars += len(event.text)
+                    call.streamed_tokens += count_text(event.text)
                 elif isinstance(event, ToolCallDelta):
-                    call.output_text_chars += len(event.arguments)
+                    call.streamed_tokens += count_text(event.arguments)
                 yield encode(event)
         except GatewayError as exc:
             yield encode(StreamError(exc.status, exc.message, exc.kind))

@@ -1,0 +1,140 @@
+"""The ledger-backed meter: admission from memory, settlement written behind.
+
+- ``admit`` places a hold sized to the most the call can cost (prompt estimate at the prompt
+  price plus its output limit at the completion price) and refuses with 402 when the account
+  or the key cannot pay. No database round trip.
+- ``settle`` runs once per call (the ``Call.settled`` flag): it prices the usage the upstream
+  reported — or, when none came, the gateway's own count, marked ``estimated`` — releases the
+  hold, and queues the charge.
+- The queue is written every ``flush_interval_s`` in one transaction per batch (usage entry +
+  ledger row + balance moves, idempotent by ``query_id``), and fully on shutdown.
+
+Crash window: a ``kill -9`` loses the charges settled in the last ``flush_interval_s`` (100 ms
+by default) plus a batch being written; everything written is complete (entry and charge
+together or neither).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from patchbay.accounting.pricing import Pricing, cost, points
+from patchbay.domain.usage import Usage
+from patchbay.errors import InsufficientQuota
+from patchbay.services.balances import BalanceBook
+from patchbay.services.calls import Call
+from patchbay.services.settlement import Charge, read_figures, write_batch
+
+log = logging.getLogger("patchbay.metering")
+DEFAULT_OUTPUT_ALLOWANCE = 4096
+RELOAD_PERIOD_S = 5.0
+
+
+class LedgerMeter:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], points_per_usd: int,
+                 flush_interval_s: float = 0.1) -> None:
+        self.sessions = sessions
+        self.points_per_usd = points_per_usd
+        self.flush_interval_s = flush_interval_s
+        self.book = BalanceBook()
+        self.queue: list[Charge] = []
+        self.lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.reload()
+        self._task = asyncio.create_task(self._flush_loop())
+
+    def _hold_points(self, call: Call, pricing: Pricing) -> int:
+        output = call.max_output_tokens or call.model.details.get("max_output_tokens") \
+            or DEFAULT_OUTPUT_ALLOWANCE
+        worst = Usage(input_tokens=call.prompt_estimate, output_tokens=int(output))
+        return points(cost(worst, pricing).cost_usd, self.points_per_usd)
+
+    async def admit(self, call: Call) -> None:
+        pricing = call.model.prices
+        if pricing.is_free:
+            call.admitted = True
+            return
+        p = call.principal
+        refusal = self.book.refusal(p.account_id, p.key_id, p.max_points)
+        if refusal:
+            raise InsufficientQuota(refusal)
+        call.hold_points = self._hold_points(call, pricing)
+        self.book.hold(p.account_id, p.key_id, call.hold_points)
+        call.admitted = True
+
+    def _usage(self, call: Call) -> Usage | None:
+        if call.usage is not None:
+            return call.usage
+        if call.streamed_tokens == 0:
+            return None  # nothing was produced: nothing to charge
+        return Usage(input_tokens=call.prompt_estimate, output_tokens=call.streamed_tokens,
+                     estimated=True)
+
+    def settle(self, call: Call) -> None:
+        if call.settled or not call.admitted:
+            return
+        call.settled = True
+        usage = self._usage(call)
+        pricing = call.model.prices
+        breakdown = cost(usage, pricing) if usage is not None else None
+        charged = points(breakdown.cost_usd, self.points_per_usd) if breakdown else 0
+        call.cost_usd = breakdown.cost_usd if breakdown else Decimal(0)
+        call.cost_points = charged
+        p = call.principal
+        self.book.settle(p.account_id, p.key_id, call.hold_points, charged)
+        if breakdown is None:
+            return
+        self.queue.append(Charge(
+            query_id=call.query_id, account_id=p.account_id, key_id=p.key_id,
+            key_name=p.key_name, bot=call.model.id, created_at=int(time.time() * 1000),
+            cost_usd=format(breakdown.cost_usd.normalize(), "f") if breakdown.cost_usd else "0",
+            cost_points=charged, breakdown=breakdown.to_json()))
+
+    async def flush(self) -> None:
+        async with self.lock:
+            while self.queue:
+                batch, self.queue = self.queue[:500], self.queue[500:]
+                try:
+                    async with self.sessions() as session, session.begin():
+                        await write_batch(session, batch)
+                except Exception:
+                    self.queue[:0] = batch  # keep them; the next flush retries (idempotent)
+                    raise
+                for c in batch:  # all were pending here, written now or by an earlier try
+                    self.book.written(c.account_id, c.key_id, c.cost_points)
+
+    async def reload(self) -> None:
+        """Refresh stored balances and spends (after a top-up, or another instance's charges)."""
+        async with self.lock:
+            async with self.sessions() as session:
+                balances, spends = await read_figures(session)
+            self.book.load(balances, spends)
+
+    async def _flush_loop(self) -> None:
+        last_reload = time.monotonic()
+        while True:
+            await asyncio.sleep(self.flush_interval_s)
+            if time.monotonic() - last_reload > RELOAD_PERIOD_S:
+                last_reload = time.monotonic()
+                try:
+                    await self.reload()  # other instances' charges
+                except Exception:
+                    log.warning("could not refresh balances", exc_info=True)
+            if self.queue:
+                try:
+                    await self.flush()
+                except Exception:
+                    log.warning("could not write %d charges; will retry", len(self.queue),
+                                exc_info=True)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self.flush()
