@@ -79,8 +79,9 @@ routes = [ {{ provider = "upstream-openai", model = "upstream-gpt-9", weight = 1
 
 
 @pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeOpenAI
-            ) -> Iterator[GatewayProcess]:
+def gateway(
+    tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeOpenAI
+) -> Iterator[GatewayProcess]:
     data_dir: Path = tmp_path_factory.mktemp("gateway")
     process = start_gateway(data_dir, config=gateway_config(fake_openai))
     yield process

@@ -46,8 +46,10 @@ class FakeOpenAI:
         self.faults = Faults()
 
     def _error(self, status: int, message: str, kind: str) -> web.Response:
-        return web.json_response({"error": {"message": message, "type": kind, "param": None,
-                                            "code": None}}, status=status)
+        return web.json_response(
+            {"error": {"message": message, "type": kind, "param": None, "code": None}},
+            status=status,
+        )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -68,25 +70,48 @@ class FakeOpenAI:
         if limit is not None and len(words) > limit:
             words, finish = words[:limit], "length"
         prompt = sum(len(str(m.get("content") or "").split()) for m in body["messages"])
-        usage = {"prompt_tokens": prompt, "completion_tokens": len(words),
-                 "total_tokens": prompt + len(words)}
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": len(words),
+            "total_tokens": prompt + len(words),
+        }
         if body.get("stream"):
             return await self._stream(request, body, words, finish, usage)
-        return web.json_response({
-            "id": "chatcmpl-fake1", "object": "chat.completion", "created": int(time.time()),
-            "model": body["model"], "system_fingerprint": "fp_fake",
-            "choices": [{"index": 0, "message": {"role": "assistant",
-                                                 "content": " ".join(words)},
-                         "finish_reason": finish, "logprobs": None}],
-            "usage": usage,
-        })
+        return web.json_response(
+            {
+                "id": "chatcmpl-fake1",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "system_fingerprint": "fp_fake",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": " ".join(words)},
+                        "finish_reason": finish,
+                        "logprobs": None,
+                    }
+                ],
+                "usage": usage,
+            }
+        )
 
-    async def _stream(self, request: web.Request, body: dict[str, Any], words: list[str],
-                      finish: str, usage: dict[str, int]) -> web.StreamResponse:
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        words: list[str],
+        finish: str,
+        usage: dict[str, int],
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
-        base = {"id": "chatcmpl-fake2", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": body["model"]}
+        base = {
+            "id": "chatcmpl-fake2",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
         deltas = [{"role": "assistant", "content": ""}]
         deltas += [{"content": (" " if i else "") + w} for i, w in enumerate(words)]
         for index, delta in enumerate(deltas):

@@ -40,8 +40,9 @@ class GatewayProcess:
         return f"{self.url}/v1"
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30,
-                            headers={"authorization": f"Bearer {self.admin_key}"})
+        return httpx.Client(
+            base_url=self.url, timeout=30, headers={"authorization": f"Bearer {self.admin_key}"}
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -69,8 +70,18 @@ def start_gateway(
 ) -> GatewayProcess:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    args = [sys.executable, "-m", "patchbay", "serve", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers)]
+    args = [
+        sys.executable,
+        "-m",
+        "patchbay",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if config is not None:
         config_path = data_dir / "patchbay.toml"
         config_path.write_text(config)
@@ -93,7 +104,9 @@ def wait_ready(gateway: GatewayProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if gateway.process.poll() is not None:
-            raise RuntimeError(f"gateway exited with {gateway.process.returncode}:\n{gateway.log()}")
+            raise RuntimeError(
+                f"gateway exited with {gateway.process.returncode}:\n{gateway.log()}"
+            )
         try:
             if httpx.get(f"{gateway.url}/healthz", timeout=1).status_code == 200:
                 return

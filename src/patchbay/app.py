@@ -74,8 +74,13 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await app.state.gateway.stop()
 
-    app = FastAPI(title="Patchbay", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url="/openapi.json")
+    app = FastAPI(
+        title="Patchbay",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
     app.add_route("/v1/models", models.list_models, methods=["GET"])
     app.add_route("/v1/models/{model_id:path}", models.get_model, methods=["GET"])

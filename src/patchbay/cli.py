@@ -20,8 +20,9 @@ from rich.table import Table
 from patchbay.errors import GatewayError
 from patchbay.settings import ConfigError, Settings, load_settings
 
-app = typer.Typer(help="Patchbay: a self-hosted AI gateway.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Patchbay: a self-hosted AI gateway.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="Inspect the model catalog.", no_args_is_help=True)
@@ -111,8 +112,9 @@ def accounts_create(
         return await accounts.create_account(session, name, role, points)
 
     account = run_db(settings_or_exit(config), work)
-    console.print(f"created account [bold]{account.name}[/] (id {account.id}, "
-                  f"{account.point_balance} points)")
+    console.print(
+        f"created account [bold]{account.name}[/] (id {account.id}, {account.point_balance} points)"
+    )
 
 
 @accounts_app.command("list")
@@ -135,7 +137,9 @@ def _when(value: datetime | None) -> str:
 def keys_create(
     account: Annotated[str, typer.Argument(help="Account id or name.")],
     name: Annotated[str, typer.Option(help="A name for the key.")] = "default",
-    allowed_models: Annotated[list[str] | None, typer.Option(help="Repeat for each id/glob.")] = None,
+    allowed_models: Annotated[
+        list[str] | None, typer.Option(help="Repeat for each id/glob.")
+    ] = None,
     rpm: Annotated[int | None, typer.Option(min=1)] = None,
     tpm: Annotated[int | None, typer.Option(min=1)] = None,
     max_points: Annotated[int | None, typer.Option(min=0)] = None,
@@ -149,13 +153,20 @@ def keys_create(
     async def work(session: Any) -> Any:
         owner = await accounts.get_account(session, account)
         return await accounts.create_key(
-            session, owner, name=name, rpm=rpm or settings.default_rpm,
-            allowed_models=allowed_models or None, tpm=tpm, max_points=max_points,
+            session,
+            owner,
+            name=name,
+            rpm=rpm or settings.default_rpm,
+            allowed_models=allowed_models or None,
+            tpm=tpm,
+            max_points=max_points,
         )
 
     new = run_db(settings, work)
-    console.print(f"created key [bold]{new.record.name}[/] (id {new.record.id}). "
-                  "Its secret is shown only now:")
+    console.print(
+        f"created key [bold]{new.record.name}[/] (id {new.record.id}). "
+        "Its secret is shown only now:"
+    )
     console.print(new.secret, soft_wrap=True, highlight=False)
 
 
@@ -175,8 +186,16 @@ def keys_list(
     for k in run_db(settings_or_exit(config), work):
         state = "revoked" if k.revoked else "active"
         allowed = ", ".join(k.allowed_models) if k.allowed_models is not None else "all"
-        table.add_row(str(k.id), str(k.account_id), k.name, k.key_hint, str(k.rpm), allowed,
-                      state, _when(k.last_used_at))
+        table.add_row(
+            str(k.id),
+            str(k.account_id),
+            k.name,
+            k.key_hint,
+            str(k.rpm),
+            allowed,
+            state,
+            _when(k.last_used_at),
+        )
     console.print(table)
 
 
@@ -231,8 +250,10 @@ def models_list(config: ConfigOpt = None) -> None:
     from patchbay.services import models_admin
 
     async def work(session: Any) -> Any:
-        return [await models_admin.model_json(session, m)
-                for m in await models_admin.list_models(session)]
+        return [
+            await models_admin.model_json(session, m)
+            for m in await models_admin.list_models(session)
+        ]
 
     table = Table("id", "owned by", "public", "pricing", "routes")
     for m in run_db(settings_or_exit(config), work):

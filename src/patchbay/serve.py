@@ -31,21 +31,28 @@ def _stopped(signum: int, frame: object) -> None:
 
 
 def run(settings: Settings, config: Path | None, console: Console, err: Console) -> int:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         result = bootstrap(settings)
     except GatewayError as exc:
-        err.print(f"[red]error in configuration:[/] {exc.message}"
-                  + (f" ({exc.param})" if exc.param else ""))
+        err.print(
+            f"[red]error in configuration:[/] {exc.message}"
+            + (f" ({exc.param})" if exc.param else "")
+        )
         return 2
     if result.admin_key_created:
-        console.print("[bold green]Created the admin account.[/] Its API key (shown once, also "
-                      f"written to {settings.data_dir / ADMIN_KEY_FILE}):")
+        console.print(
+            "[bold green]Created the admin account.[/] Its API key (shown once, also "
+            f"written to {settings.data_dir / ADMIN_KEY_FILE}):"
+        )
         console.print(result.admin_key_created, soft_wrap=True, highlight=False)
     _export(settings, config)
-    console.print(f"Patchbay listening on http://{settings.host}:{settings.port} "
-                  f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
+    console.print(
+        f"Patchbay listening on http://{settings.host}:{settings.port} "
+        f"({settings.workers} worker{'s' if settings.workers > 1 else ''})"
+    )
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a handler
     # that ignores it lets the process end with status 0 after in-flight requests finished.
     for sig in (signal.SIGTERM, signal.SIGINT):

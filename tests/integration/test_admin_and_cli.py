@@ -18,8 +18,13 @@ from tests.servers import GatewayProcess, start_gateway
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHBAY_")}
     env.update({"PATCHBAY_DATA_DIR": str(data_dir), "COLUMNS": "200"})
-    return subprocess.run([sys.executable, "-m", "patchbay", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "patchbay", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_first_start_prints_admin_key_once(tmp_path: Path) -> None:
@@ -31,8 +36,9 @@ def test_first_start_prints_admin_key_once(tmp_path: Path) -> None:
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
         assert key in first.log()
-        listing = httpx.get(first.url + "/admin/accounts",
-                            headers={"authorization": f"Bearer {key}"})
+        listing = httpx.get(
+            first.url + "/admin/accounts", headers={"authorization": f"Bearer {key}"}
+        )
         assert listing.json()["data"][0]["role"] == "admin"
     finally:
         assert first.stop() == 0
@@ -52,28 +58,42 @@ def test_admin_api_accounts_credit_keys(gateway: GatewayProcess) -> None:
         assert admin.post("/admin/accounts", json={"name": "carol"}).status_code == 409
         bad = admin.post("/admin/accounts", json={"name": 5})
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "name"
-        credited = admin.post(f"/admin/accounts/{account['id']}/credit",
-                              json={"points": 90, "note": "welcome"})
+        credited = admin.post(
+            f"/admin/accounts/{account['id']}/credit", json={"points": 90, "note": "welcome"}
+        )
         assert credited.json()["point_balance"] == 100
         assert admin.get(f"/admin/accounts/{account['id']}").json()["point_balance"] == 100
-        key = admin.post(f"/admin/accounts/{account['id']}/keys", json={
-            "name": "ci", "allowed_models": ["echo"], "rpm": 60, "max_points": 1000,
-            "expires_at": "2099-01-01T00:00:00Z"}).json()
+        key = admin.post(
+            f"/admin/accounts/{account['id']}/keys",
+            json={
+                "name": "ci",
+                "allowed_models": ["echo"],
+                "rpm": 60,
+                "max_points": 1000,
+                "expires_at": "2099-01-01T00:00:00Z",
+            },
+        ).json()
         assert key["key"].startswith("pb-") and key["rpm"] == 60
         listed = admin.get("/admin/keys").json()
         assert listed["object"] == "list"
         assert all("key" not in k for k in listed["data"])
         assert key["key"] not in str(listed)
         assert admin.get("/admin/accounts/99999").status_code == 404
-    user = httpx.get(gateway.url + "/admin/accounts",
-                     headers={"authorization": f"Bearer {key['key']}"})
+    user = httpx.get(
+        gateway.url + "/admin/accounts", headers={"authorization": f"Bearer {key['key']}"}
+    )
     assert user.status_code == 403
     allowed = openai.OpenAI(base_url=gateway.openai_base, api_key=key["key"], max_retries=0)
-    assert allowed.chat.completions.create(model="echo", messages=[
-        {"role": "user", "content": "ok"}]).choices[0].message.content == "ok"
+    assert (
+        allowed.chat.completions.create(model="echo", messages=[{"role": "user", "content": "ok"}])
+        .choices[0]
+        .message.content
+        == "ok"
+    )
     try:
-        allowed.chat.completions.create(model="gpt-test", messages=[
-            {"role": "user", "content": "no"}])
+        allowed.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "no"}]
+        )
         raise AssertionError("expected 403")
     except openai.PermissionDeniedError as exc:
         assert exc.body["code"] == "model_not_allowed"  # type: ignore[index]
@@ -81,28 +101,45 @@ def test_admin_api_accounts_credit_keys(gateway: GatewayProcess) -> None:
 
 def test_admin_api_providers_and_models(gateway: GatewayProcess, user_key: str) -> None:
     with gateway.admin() as admin:
-        provider = admin.post("/admin/providers", json={
-            "name": "second-echo", "kind": "echo"})
+        provider = admin.post("/admin/providers", json={"name": "second-echo", "kind": "echo"})
         assert provider.status_code == 201, provider.text
         bad_kind = admin.post("/admin/providers", json={"name": "x", "kind": "nope"})
         assert bad_kind.status_code == 400 and bad_kind.json()["error"]["param"] == "kind"
-        secret = admin.post("/admin/providers", json={
-            "name": "keyed", "kind": "openai", "base_url": "http://127.0.0.1:9/v1",
-            "api_key": "sk-do-not-show"})
+        secret = admin.post(
+            "/admin/providers",
+            json={
+                "name": "keyed",
+                "kind": "openai",
+                "base_url": "http://127.0.0.1:9/v1",
+                "api_key": "sk-do-not-show",
+            },
+        )
         assert "sk-do-not-show" not in secret.text and secret.json()["has_api_key"]
-        model = admin.post("/admin/models", json={
-            "id": "echo-2", "description": "another echo",
-            "pricing": {"prompt": "0.000001", "completion": "0.000002"},
-            "routes": [{"provider": "second-echo", "model": "echo"}]})
+        model = admin.post(
+            "/admin/models",
+            json={
+                "id": "echo-2",
+                "description": "another echo",
+                "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+                "routes": [{"provider": "second-echo", "model": "echo"}],
+            },
+        )
         assert model.status_code == 201, model.text
-        assert admin.post("/admin/models", json={"id": "bad", "pricing": {"prompt": 0.1}}
-                          ).status_code == 400
-        assert admin.patch("/admin/models/echo-2", json={"description": "changed"}
-                           ).json()["description"] == "changed"
+        assert (
+            admin.post("/admin/models", json={"id": "bad", "pricing": {"prompt": 0.1}}).status_code
+            == 400
+        )
+        assert (
+            admin.patch("/admin/models/echo-2", json={"description": "changed"}).json()[
+                "description"
+            ]
+            == "changed"
+        )
         assert "sk-do-not-show" not in admin.get("/admin/providers").text
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=user_key, max_retries=0)
-    answer = client.chat.completions.create(model="echo-2", messages=[
-        {"role": "user", "content": "via admin"}])
+    answer = client.chat.completions.create(
+        model="echo-2", messages=[{"role": "user", "content": "via admin"}]
+    )
     assert answer.choices[0].message.content == "via admin"
     with gateway.admin() as admin:
         assert admin.delete("/admin/models/echo-2").status_code == 200
@@ -145,13 +182,18 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_env_wins_over_toml_and_sigterm_exits_zero(tmp_path: Path) -> None:
-    config = '[server]\nmax_body_bytes = 2048\n[billing]\npoints_per_usd = 5\n'
+    config = "[server]\nmax_body_bytes = 2048\n[billing]\npoints_per_usd = 5\n"
     gateway = start_gateway(tmp_path, config=config, env={"PATCHBAY_MAX_BODY_BYTES": "4096"})
     try:
         body = b'{"model":"echo","messages":[{"role":"user","content":"' + b"x" * 3000 + b'"}]}'
-        response = httpx.post(gateway.openai_base + "/chat/completions", content=body,
-                              headers={"authorization": f"Bearer {gateway.admin_key}",
-                                       "content-type": "application/json"})
+        response = httpx.post(
+            gateway.openai_base + "/chat/completions",
+            content=body,
+            headers={
+                "authorization": f"Bearer {gateway.admin_key}",
+                "content-type": "application/json",
+            },
+        )
         assert response.status_code == 200  # 4096 from the environment, not 2048 from TOML
     finally:
         assert gateway.stop(signal.SIGTERM) == 0
@@ -174,13 +216,14 @@ api_key = "env:TEST_UPSTREAM_KEY"
 id = "env-model"
 routes = [ {{ provider = "from-env", model = "m" }} ]
 """
-    gateway = start_gateway(tmp_path, config=config,
-                            env={"TEST_UPSTREAM_KEY": fake_openai.api_key})
+    gateway = start_gateway(tmp_path, config=config, env={"TEST_UPSTREAM_KEY": fake_openai.api_key})
     try:
-        client = openai.OpenAI(base_url=gateway.openai_base, api_key=gateway.admin_key,
-                               max_retries=0)
-        answer = client.chat.completions.create(model="env-model", messages=[
-            {"role": "user", "content": "env"}])
+        client = openai.OpenAI(
+            base_url=gateway.openai_base, api_key=gateway.admin_key, max_retries=0
+        )
+        answer = client.chat.completions.create(
+            model="env-model", messages=[{"role": "user", "content": "env"}]
+        )
         assert answer.choices[0].message.content == "You said: env"
         ready = httpx.get(gateway.url + "/readyz").json()
         assert ready["checks"]["database"] == "ok"
@@ -195,8 +238,10 @@ def test_cli_rotate_secrets(tmp_path: Path) -> None:
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     config = tmp_path / "p.toml"
-    config.write_text(f'[security]\nsecret_key = "{old}"\n[[providers]]\nname = "p"\n'
-                      'kind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-abc"\n')
+    config.write_text(
+        f'[security]\nsecret_key = "{old}"\n[[providers]]\nname = "p"\n'
+        'kind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-abc"\n'
+    )
     started = start_gateway(tmp_path, config=config.read_text())
     started.stop()
     config.write_text(config.read_text().replace(f'"{old}"', f'"{new},{old}"'))

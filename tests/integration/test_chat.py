@@ -27,7 +27,9 @@ def test_echo_answers_non_streaming(client: openai.OpenAI) -> None:
 
 def test_echo_streams_token_by_token(client: openai.OpenAI) -> None:
     stream = client.chat.completions.create(
-        model="echo", stream=True, stream_options={"include_usage": True},
+        model="echo",
+        stream=True,
+        stream_options={"include_usage": True},
         messages=[{"role": "user", "content": "one two three four"}],
     )
     chunks = list(stream)
@@ -47,11 +49,18 @@ def test_echo_honours_max_tokens(client: openai.OpenAI) -> None:
 
 
 def test_echo_tool_call_trigger_and_result(client: openai.OpenAI) -> None:
-    tools = [{"type": "function", "function": {
-        "name": "get_weather", "parameters": {"type": "object",
-                                              "properties": {"city": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
     first = client.chat.completions.create(
-        model="echo", tools=tools,
+        model="echo",
+        tools=tools,
         messages=[{"role": "user", "content": 'weather? !tool get_weather {"city": "Paris"}'}],
     )
     call = first.choices[0].message.tool_calls[0]
@@ -59,7 +68,8 @@ def test_echo_tool_call_trigger_and_result(client: openai.OpenAI) -> None:
     assert call.function.name == "get_weather"
     assert call.function.arguments == '{"city": "Paris"}'
     second = client.chat.completions.create(
-        model="echo", tools=tools,
+        model="echo",
+        tools=tools,
         messages=[
             {"role": "user", "content": "weather? !tool get_weather"},
             {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
@@ -72,7 +82,9 @@ def test_echo_tool_call_trigger_and_result(client: openai.OpenAI) -> None:
 def test_echo_streams_tool_call(client: openai.OpenAI) -> None:
     tools = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
     stream = client.chat.completions.create(
-        model="echo", stream=True, tools=tools,
+        model="echo",
+        stream=True,
+        tools=tools,
         messages=[{"role": "user", "content": '!tool lookup {"q": 1}'}],
     )
     chunks = list(stream)
@@ -82,10 +94,13 @@ def test_echo_streams_tool_call(client: openai.OpenAI) -> None:
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
-def test_openai_upstream_non_streaming(client: openai.OpenAI, fake_openai: FakeOpenAI,
-                                       user_key: str) -> None:
+def test_openai_upstream_non_streaming(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, user_key: str
+) -> None:
     answer = client.chat.completions.create(
-        model="gpt-test", messages=[{"role": "user", "content": "ping pong"}], temperature=0.2,
+        model="gpt-test",
+        messages=[{"role": "user", "content": "ping pong"}],
+        temperature=0.2,
         extra_body={"logit_bias": {"50256": -100}},
     )
     assert answer.choices[0].message.content == "You said: ping pong"
@@ -101,7 +116,9 @@ def test_openai_upstream_non_streaming(client: openai.OpenAI, fake_openai: FakeO
 
 def test_openai_upstream_streaming(client: openai.OpenAI, fake_openai: FakeOpenAI) -> None:
     stream = client.chat.completions.create(
-        model="gpt-test", stream=True, messages=[{"role": "user", "content": "stream me"}],
+        model="gpt-test",
+        stream=True,
+        messages=[{"role": "user", "content": "stream me"}],
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -115,7 +132,9 @@ def test_openai_upstream_streaming(client: openai.OpenAI, fake_openai: FakeOpenA
 
 def test_openai_upstream_streaming_with_usage(client: openai.OpenAI) -> None:
     stream = client.chat.completions.create(
-        model="gpt-test", stream=True, stream_options={"include_usage": True},
+        model="gpt-test",
+        stream=True,
+        stream_options={"include_usage": True},
         messages=[{"role": "user", "content": "count these words"}],
     )
     chunks = list(stream)
@@ -123,8 +142,9 @@ def test_openai_upstream_streaming_with_usage(client: openai.OpenAI) -> None:
     assert chunks[-1].usage.completion_tokens == 5
 
 
-def test_upstream_key_not_in_sqlite_file(gateway: GatewayProcess, fake_openai: FakeOpenAI,
-                                         user_key: str) -> None:
+def test_upstream_key_not_in_sqlite_file(
+    gateway: GatewayProcess, fake_openai: FakeOpenAI, user_key: str
+) -> None:
     for path in gateway.data_dir.glob("patchbay.db*"):
         content = path.read_bytes()
         assert fake_openai.api_key.encode() not in content

@@ -13,14 +13,25 @@ from tests.servers import GatewayProcess
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-def post(gateway: GatewayProcess, key: str | None, body: object = None, *,
-         content: bytes | None = None, path: str = "/v1/chat/completions",
-         headers: dict[str, str] | None = None) -> httpx.Response:
+def post(
+    gateway: GatewayProcess,
+    key: str | None,
+    body: object = None,
+    *,
+    content: bytes | None = None,
+    path: str = "/v1/chat/completions",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     hdrs = {"content-type": "application/json", **(headers or {})}
     if key:
         hdrs["authorization"] = f"Bearer {key}"
-    return httpx.post(gateway.url + path, json=body if content is None else None,
-                      content=content, headers=hdrs, timeout=30)
+    return httpx.post(
+        gateway.url + path,
+        json=body if content is None else None,
+        content=content,
+        headers=hdrs,
+        timeout=30,
+    )
 
 
 def openai_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
@@ -33,34 +44,42 @@ def openai_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 
 def test_malformed_json(gateway: GatewayProcess, user_key: str) -> None:
-    error = openai_error(post(gateway, user_key, content=b'{"model": "echo",'), 400,
-                         "invalid_request")
+    error = openai_error(
+        post(gateway, user_key, content=b'{"model": "echo",'), 400, "invalid_request"
+    )
     assert error["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize(("body", "param"), [
-    ({"messages": MESSAGES}, "model"),
-    ({"model": 42, "messages": MESSAGES}, "model"),
-    ({"model": "echo"}, "messages"),
-    ({"model": "echo", "messages": "hi"}, "messages"),
-    ({"model": "echo", "messages": [{"role": "user"}]}, "messages[0].content"),
-    ({"model": "echo", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
-    ({"model": "echo", "messages": MESSAGES, "temperature": "hot"}, "temperature"),
-    ({"model": "echo", "messages": MESSAGES, "max_tokens": -1}, "max_tokens"),
-    ({"model": "echo", "messages": MESSAGES, "stream": "yes"}, "stream"),
-    ({"model": "echo", "messages": MESSAGES, "tools": [{"type": "function"}]},
-     "tools[0].function.name"),
-    ([1, 2], None),
-])
-def test_wrong_types_and_missing_fields(gateway: GatewayProcess, user_key: str, body: object,
-                                        param: str | None) -> None:
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": MESSAGES}, "model"),
+        ({"model": 42, "messages": MESSAGES}, "model"),
+        ({"model": "echo"}, "messages"),
+        ({"model": "echo", "messages": "hi"}, "messages"),
+        ({"model": "echo", "messages": [{"role": "user"}]}, "messages[0].content"),
+        ({"model": "echo", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
+        ({"model": "echo", "messages": MESSAGES, "temperature": "hot"}, "temperature"),
+        ({"model": "echo", "messages": MESSAGES, "max_tokens": -1}, "max_tokens"),
+        ({"model": "echo", "messages": MESSAGES, "stream": "yes"}, "stream"),
+        (
+            {"model": "echo", "messages": MESSAGES, "tools": [{"type": "function"}]},
+            "tools[0].function.name",
+        ),
+        ([1, 2], None),
+    ],
+)
+def test_wrong_types_and_missing_fields(
+    gateway: GatewayProcess, user_key: str, body: object, param: str | None
+) -> None:
     error = openai_error(post(gateway, user_key, body), 400, "invalid_request")
     assert error["param"] == param
 
 
 def test_unknown_model(gateway: GatewayProcess, user_key: str) -> None:
-    error = openai_error(post(gateway, user_key, {"model": "nope", "messages": MESSAGES}), 404,
-                         "model_not_found")
+    error = openai_error(
+        post(gateway, user_key, {"model": "nope", "messages": MESSAGES}), 404, "model_not_found"
+    )
     assert error["param"] == "model"
 
 
@@ -74,8 +93,9 @@ def test_body_too_large(gateway: GatewayProcess, user_key: str) -> None:
 
 @pytest.mark.parametrize("key", [None, "pb-not-a-real-key", "garbage"])
 def test_missing_or_bad_key(gateway: GatewayProcess, key: str | None) -> None:
-    error = openai_error(post(gateway, key, {"model": "echo", "messages": MESSAGES}), 401,
-                         "invalid_api_key")
+    error = openai_error(
+        post(gateway, key, {"model": "echo", "messages": MESSAGES}), 401, "invalid_api_key"
+    )
     assert error["type"] == "authentication_error"
 
 
@@ -85,52 +105,71 @@ def test_revoked_key(gateway: GatewayProcess) -> None:
         created = admin.post(f"/admin/accounts/{account['id']}/keys", json={"name": "k"}).json()
         assert post(gateway, created["key"], {"model": "echo", "messages": MESSAGES}).is_success
         assert admin.delete(f"/admin/keys/{created['id']}").json()["revoked"] is True
-    error = openai_error(post(gateway, created["key"], {"model": "echo", "messages": MESSAGES}),
-                         401, "invalid_api_key")
+    error = openai_error(
+        post(gateway, created["key"], {"model": "echo", "messages": MESSAGES}),
+        401,
+        "invalid_api_key",
+    )
     assert "revoked" in str(error["message"])
 
 
 def test_upstream_refused_is_502(gateway: GatewayProcess, user_key: str) -> None:
-    error = openai_error(post(gateway, user_key, {"model": "unreachable", "messages": MESSAGES}),
-                         502, "upstream_error")
+    error = openai_error(
+        post(gateway, user_key, {"model": "unreachable", "messages": MESSAGES}),
+        502,
+        "upstream_error",
+    )
     assert "127.0.0.1" not in str(error["message"])
 
 
-def test_upstream_timeout_is_504(gateway: GatewayProcess, user_key: str,
-                                 fake_openai: FakeOpenAI) -> None:
+def test_upstream_timeout_is_504(
+    gateway: GatewayProcess, user_key: str, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.faults.delay_s = 3  # the provider's timeout_s is 2
-    openai_error(post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}), 504,
-                 "upstream_timeout")
+    openai_error(
+        post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}),
+        504,
+        "upstream_timeout",
+    )
 
 
-def test_upstream_5xx_is_502_and_4xx_is_relayed(gateway: GatewayProcess, user_key: str,
-                                                fake_openai: FakeOpenAI) -> None:
+def test_upstream_5xx_is_502_and_4xx_is_relayed(
+    gateway: GatewayProcess, user_key: str, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.faults.status = 500
-    openai_error(post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}), 502,
-                 "upstream_error")
+    openai_error(
+        post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}), 502, "upstream_error"
+    )
     fake_openai.faults.status = 400
-    error = openai_error(post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}),
-                         400, "invalid_request")
+    error = openai_error(
+        post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}), 400, "invalid_request"
+    )
     assert "injected failure" in str(error["message"])
 
 
-def test_upstream_rejecting_gateway_key_is_502(gateway: GatewayProcess, user_key: str,
-                                               fake_openai: FakeOpenAI) -> None:
+def test_upstream_rejecting_gateway_key_is_502(
+    gateway: GatewayProcess, user_key: str, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.api_key = "sk-rotated"
     try:
-        error = openai_error(post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}),
-                             502, "upstream_error")
+        error = openai_error(
+            post(gateway, user_key, {"model": "gpt-test", "messages": MESSAGES}),
+            502,
+            "upstream_error",
+        )
     finally:
         fake_openai.api_key = "sk-upstream-secret-4242"
     assert "credentials" in str(error["message"])
 
 
-def test_stream_cut_mid_way_ends_with_error_event(gateway: GatewayProcess, user_key: str,
-                                                  fake_openai: FakeOpenAI) -> None:
+def test_stream_cut_mid_way_ends_with_error_event(
+    gateway: GatewayProcess, user_key: str, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.faults.drop_after_chunks = 2
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=user_key, max_retries=0)
     stream = client.chat.completions.create(
-        model="gpt-test", stream=True, messages=[{"role": "user", "content": "a b c d e f"}])
+        model="gpt-test", stream=True, messages=[{"role": "user", "content": "a b c d e f"}]
+    )
     with pytest.raises(openai.APIError):
         list(stream)
 
@@ -142,8 +181,9 @@ def test_unknown_route_and_method(gateway: GatewayProcess, user_key: str) -> Non
     assert wrong.status_code == 405 and "error" in wrong.json()
 
 
-def test_log_has_no_traceback_or_secret(gateway: GatewayProcess, fake_openai: FakeOpenAI,
-                                        user_key: str) -> None:
+def test_log_has_no_traceback_or_secret(
+    gateway: GatewayProcess, fake_openai: FakeOpenAI, user_key: str
+) -> None:
     log = gateway.log()
     assert "Traceback" not in log
     assert fake_openai.api_key not in log and user_key not in log

@@ -21,8 +21,18 @@ from patchbay.services import accounts, catalog_admin, cluster, models_admin
 from patchbay.services.keystore import KeyStore
 from tests.conftest import POSTGRES_URL, require_service
 
-TABLES = {"accounts", "api_keys", "ledger_entries", "usage_entries", "providers", "models",
-          "model_routes", "bots", "stored_responses", "cluster_state"}
+TABLES = {
+    "accounts",
+    "api_keys",
+    "ledger_entries",
+    "usage_entries",
+    "providers",
+    "models",
+    "model_routes",
+    "bots",
+    "stored_responses",
+    "cluster_state",
+}
 
 
 def _pg_admin_dsn() -> str:
@@ -78,19 +88,36 @@ async def _exercise(url: str, tmp: Path) -> None:
             account = await accounts.create_account(session, "acme", points=500)
             await accounts.credit(session, account, 250, "top-up")
             await accounts.credit(session, account, -50, "correction")
-            new = await accounts.create_key(session, account, name="ci", rpm=7,
-                                            allowed_models=["gpt-*"])
+            new = await accounts.create_key(
+                session, account, name="ci", rpm=7, allowed_models=["gpt-*"]
+            )
             await catalog_admin.upsert_provider(
-                session, {"name": "up", "kind": "openai", "base_url": "http://127.0.0.1:1/v1",
-                          "api_key": "sk-very-secret-upstream"}, box, source="api")
+                session,
+                {
+                    "name": "up",
+                    "kind": "openai",
+                    "base_url": "http://127.0.0.1:1/v1",
+                    "api_key": "sk-very-secret-upstream",
+                },
+                box,
+                source="api",
+            )
             await models_admin.upsert_model(
-                session, {"id": "m1", "pricing": {"prompt": "0.000001"},
-                          "routes": [{"provider": "up", "model": "real-m1"}]}, source="api")
+                session,
+                {
+                    "id": "m1",
+                    "pricing": {"prompt": "0.000001"},
+                    "routes": [{"provider": "up", "model": "real-m1"}],
+                },
+                source="api",
+            )
         async with sessions() as session:
             refreshed = await accounts.get_account(session, "acme")
             ledger_sum = await session.scalar(
-                select(func.sum(db.LedgerEntry.points))
-                .where(db.LedgerEntry.account_id == refreshed.id))
+                select(func.sum(db.LedgerEntry.points)).where(
+                    db.LedgerEntry.account_id == refreshed.id
+                )
+            )
             assert refreshed.point_balance == ledger_sum == 700
             stored = await session.scalar(select(db.ApiKey.key_hash))
             assert stored == hash_key(new.secret) and new.secret not in str(stored)
@@ -100,7 +127,8 @@ async def _exercise(url: str, tmp: Path) -> None:
             route = await session.scalar(select(db.ModelRoute.upstream_model))
             assert route == "real-m1"
             version = await session.scalar(
-                select(db.ClusterState.version).where(db.ClusterState.name == cluster.CATALOG))
+                select(db.ClusterState.version).where(db.ClusterState.name == cluster.CATALOG)
+            )
             assert version and version >= 2
         principal = await KeyStore(sessions).authenticate(new.secret)
         assert principal.rpm == 7 and principal.allowed_models == ("gpt-*",)

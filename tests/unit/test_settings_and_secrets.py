@@ -12,8 +12,10 @@ from patchbay.settings import ConfigError, load_settings
 
 def test_toml_sections_env_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "p.toml"
-    config.write_text('[server]\nport = 9000\nworkers = 3\n[billing]\npoints_per_usd = 7\n'
-                      '[[providers]]\nname = "x"\nkind = "echo"\n')
+    config.write_text(
+        "[server]\nport = 9000\nworkers = 3\n[billing]\npoints_per_usd = 7\n"
+        '[[providers]]\nname = "x"\nkind = "echo"\n'
+    )
     monkeypatch.setenv("PATCHBAY_WORKERS", "2")
     settings = load_settings(config, port=9100)
     assert settings.port == 9100 and settings.workers == 2 and settings.points_per_usd == 7

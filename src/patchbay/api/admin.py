@@ -74,7 +74,9 @@ async def get_account(account_id: int, session: Session) -> dict[str, Any]:
 
 
 @router.post("/accounts/{account_id}/credit")
-async def credit(account_id: int, body: Credit, request: Request, session: Session) -> dict[str, Any]:
+async def credit(
+    account_id: int, body: Credit, request: Request, session: Session
+) -> dict[str, Any]:
     account = await accounts.get_account(session, account_id)
     result = accounts.account_json(await accounts.credit(session, account, body.points, body.note))
     await applied(request, session)
@@ -90,9 +92,13 @@ async def create_key(
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     new = await accounts.create_key(
-        session, account, name=body.name,
+        session,
+        account,
+        name=body.name,
         rpm=body.rpm or gateway_of(request).settings.default_rpm,
-        allowed_models=body.allowed_models, tpm=body.tpm, max_points=body.max_points,
+        allowed_models=body.allowed_models,
+        tpm=body.tpm,
+        max_points=body.max_points,
         expires_at=expires,
     )
     result = {**accounts.key_json(new.record), "key": new.secret}
@@ -177,7 +183,9 @@ async def get_model(model_id: str, session: Session) -> dict[str, Any]:
 
 
 @router.patch("/models/{model_id}")
-async def update_model(model_id: str, body: JSONBody, request: Request, session: Session) -> dict[str, Any]:
+async def update_model(
+    model_id: str, body: JSONBody, request: Request, session: Session
+) -> dict[str, Any]:
     row = await models_admin.update_model(session, model_id, body)
     result = await models_admin.model_json(session, row)
     await applied(request, session)

@@ -35,11 +35,13 @@ async def list_bots(who: Caller, session: Session) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def create_bot(body: JSONBody, who: Caller, request: Request,
-                     session: Session) -> dict[str, Any]:
+async def create_bot(
+    body: JSONBody, who: Caller, request: Request, session: Session
+) -> dict[str, Any]:
     settings = gateway_of(request).settings
-    bot = await bots.create_bot(session, who.account_id, body, gateway_of(request).box,
-                                settings.allow_private_upstreams)
+    bot = await bots.create_bot(
+        session, who.account_id, body, gateway_of(request).box, settings.allow_private_upstreams
+    )
     result = bots.bot_json(bot)
     await applied(request, session)
     return result
@@ -51,19 +53,27 @@ async def get_bot(handle: str, who: Caller, session: Session) -> dict[str, Any]:
 
 
 @router.patch("/{handle}")
-async def update_bot(handle: str, body: JSONBody, who: Caller, request: Request,
-                     session: Session) -> dict[str, Any]:
+async def update_bot(
+    handle: str, body: JSONBody, who: Caller, request: Request, session: Session
+) -> dict[str, Any]:
     settings = gateway_of(request).settings
-    bot = await bots.update_bot(session, who.account_id, handle, body, gateway_of(request).box,
-                                settings.allow_private_upstreams)
+    bot = await bots.update_bot(
+        session,
+        who.account_id,
+        handle,
+        body,
+        gateway_of(request).box,
+        settings.allow_private_upstreams,
+    )
     result = bots.bot_json(bot)
     await applied(request, session)
     return result
 
 
 @router.delete("/{handle}")
-async def delete_bot(handle: str, who: Caller, request: Request,
-                     session: Session) -> dict[str, Any]:
+async def delete_bot(
+    handle: str, who: Caller, request: Request, session: Session
+) -> dict[str, Any]:
     await bots.delete_bot(session, who.account_id, handle)
     await applied(request, session)
     return {"handle": handle, "deleted": True}

@@ -26,5 +26,7 @@ async def readyz(request: Request) -> Response:
     except Exception:
         checks["database"] = "unreachable"
     ready = all(v == "ok" for v in checks.values())
-    return json_response({"status": "ready" if ready else "not ready", "checks": checks},
-                         status=200 if ready else 503)
+    return json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )

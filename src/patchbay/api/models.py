@@ -17,8 +17,11 @@ from patchbay.services.access import allowed
 from patchbay.services.gateway import Gateway
 from patchbay.services.keystore import Principal
 
-ONE = {"openai": views.openai_model, "anthropic": views.anthropic_model,
-       "gemini": views.gemini_model}
+ONE = {
+    "openai": views.openai_model,
+    "anthropic": views.anthropic_model,
+    "gemini": views.gemini_model,
+}
 
 
 def shape_of(request: Request) -> Shape:
@@ -39,8 +42,11 @@ async def _principal(request: Request, gateway: Gateway) -> Principal | None:
 
 def _cache_headers(principal: Principal | None, etag: str) -> dict[str, str]:
     scope = "private" if principal else "public"
-    return {"etag": etag, "cache-control": f"{scope}, max-age=60", "vary": "authorization, "
-            "x-api-key, x-goog-api-key, anthropic-version"}
+    return {
+        "etag": etag,
+        "cache-control": f"{scope}, max-age=60",
+        "vary": "authorization, x-api-key, x-goog-api-key, anthropic-version",
+    }
 
 
 async def list_models(request: Request) -> Response:
@@ -64,7 +70,7 @@ async def get_model(request: Request) -> Response:
     protocol: Protocol = shape
     model_id: str = request.path_params["model_id"]
     if shape == "gemini" and model_id.startswith("models/"):
-        model_id = model_id[len("models/"):]
+        model_id = model_id[len("models/") :]
     try:
         principal = await _principal(request, gateway)
         model = gateway.catalog.get(model_id)

@@ -33,14 +33,20 @@ class ListingCache:
         self._generation: object = None
 
     def render(
-        self, generation: object, models: dict[str, ModelEntry], principal: Principal | None,
+        self,
+        generation: object,
+        models: dict[str, ModelEntry],
+        principal: Principal | None,
         shape: Shape,
     ) -> tuple[bytes, str]:
         if generation is not self._generation or len(self._views) > MAX_VIEWS:
             self._views.clear()
             self._generation = generation
-        view = (shape, principal.account_id if principal else None,
-                principal.allowed_models if principal else "anonymous")
+        view = (
+            shape,
+            principal.account_id if principal else None,
+            principal.allowed_models if principal else "anonymous",
+        )
         cached = self._views.get(view)
         if cached is None:
             visible = views.ordered(m for m in models.values() if allowed(principal, m))

@@ -42,7 +42,9 @@ def _provider_key(row: db.Provider, box: SecretBox) -> str | None:
     if row.api_key_env:
         value = os.environ.get(row.api_key_env)
         if value is None:
-            log.warning("provider %s: environment variable %s is not set", row.name, row.api_key_env)
+            log.warning(
+                "provider %s: environment variable %s is not set", row.name, row.api_key_env
+            )
         return value
     if row.api_key_encrypted:
         return box.decrypt(row.api_key_encrypted)

@@ -9,8 +9,13 @@ from typing import Any
 
 from patchbay.catalog.entries import ModelEntry
 
-METADATA_FIELDS = ("supports_reasoning_summaries", "support_verbosity", "default_verbosity",
-                   "prefer_websockets", "minimal_client_version")
+METADATA_FIELDS = (
+    "supports_reasoning_summaries",
+    "support_verbosity",
+    "default_verbosity",
+    "prefer_websockets",
+    "minimal_client_version",
+)
 GEMINI_METHODS = ["generateContent", "streamGenerateContent"]
 
 
@@ -30,8 +35,12 @@ def _reasoning_levels(details: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for level in levels:
         if isinstance(level, dict):
-            out.append({"effort": str(level.get("effort")),
-                        "description": str(level.get("description", ""))})
+            out.append(
+                {
+                    "effort": str(level.get("effort")),
+                    "description": str(level.get("description", "")),
+                }
+            )
         else:
             out.append({"effort": str(level), "description": f"{level} reasoning effort"})
     return out
@@ -75,10 +84,14 @@ def openai_model(model: ModelEntry) -> dict[str, Any]:
             "output_modalities": outputs,
             "modality": f"{','.join(inputs)}->{','.join(outputs)}",
         },
-        "pricing": None if not pricing or not any(pricing.values()) else {
-            kind: pricing.get(kind) for kind in ("prompt", "completion", "image", "request")
-        } | {k: v for k, v in pricing.items() if k not in ("prompt", "completion", "image",
-                                                             "request") and v is not None},
+        "pricing": None
+        if not pricing or not any(pricing.values())
+        else {kind: pricing.get(kind) for kind in ("prompt", "completion", "image", "request")}
+        | {
+            k: v
+            for k, v in pricing.items()
+            if k not in ("prompt", "completion", "image", "request") and v is not None
+        },
         "metadata": _metadata(model),
     }
 
@@ -100,8 +113,10 @@ def gemini_model(model: ModelEntry) -> dict[str, Any]:
         "version": "001",
         "displayName": details.get("display_name") or model.id,
         "description": model.description or "",
-        "inputTokenLimit": details.get("max_input_tokens") or details.get("context_window")
-        or details.get("context_size") or 0,
+        "inputTokenLimit": details.get("max_input_tokens")
+        or details.get("context_window")
+        or details.get("context_size")
+        or 0,
         "outputTokenLimit": details.get("max_output_tokens") or 0,
         "supportedGenerationMethods": list(GEMINI_METHODS),
     }
@@ -113,8 +128,12 @@ def openai_list(models: list[ModelEntry]) -> dict[str, Any]:
 
 def anthropic_list(models: list[ModelEntry]) -> dict[str, Any]:
     data = [anthropic_model(m) for m in models]
-    return {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None}
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
 
 
 def gemini_list(models: list[ModelEntry]) -> dict[str, Any]:

@@ -71,6 +71,12 @@ class StreamError:
 
 
 StreamEvent = (
-    Start | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | UsageReport | Finish
+    Start
+    | TextDelta
+    | ReasoningDelta
+    | ToolCallStart
+    | ToolCallDelta
+    | UsageReport
+    | Finish
     | StreamError
 )

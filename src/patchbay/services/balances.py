@@ -52,8 +52,10 @@ class BalanceBook:
         self.keys.setdefault(key_id, Tally()).holds += points
 
     def settle(self, account_id: int, key_id: int, hold: int, charged: int) -> None:
-        for tally in (self.accounts.setdefault(account_id, Tally()),
-                      self.keys.setdefault(key_id, Tally())):
+        for tally in (
+            self.accounts.setdefault(account_id, Tally()),
+            self.keys.setdefault(key_id, Tally()),
+        ):
             tally.holds -= hold
             tally.pending += charged
 

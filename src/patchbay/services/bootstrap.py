@@ -54,7 +54,10 @@ async def _bootstrap(settings: Settings) -> BootstrapResult:
             if await accounts.count_accounts(session) == 0:
                 admin = await accounts.create_account(session, "admin", role="admin")
                 new = await accounts.create_key(
-                    session, admin, name="admin", rpm=settings.default_rpm,
+                    session,
+                    admin,
+                    name="admin",
+                    rpm=settings.default_rpm,
                     secret=settings.admin_key,
                 )
                 created = None if settings.admin_key else new.secret
@@ -64,8 +67,13 @@ async def _bootstrap(settings: Settings) -> BootstrapResult:
                 session, settings.admin_key
             ):
                 admin = await accounts.get_account(session, "admin")
-                await accounts.create_key(session, admin, name="admin (environment)",
-                                          rpm=settings.default_rpm, secret=settings.admin_key)
+                await accounts.create_key(
+                    session,
+                    admin,
+                    name="admin (environment)",
+                    rpm=settings.default_rpm,
+                    secret=settings.admin_key,
+                )
             await catalog_admin.upsert_provider(
                 session, {"name": "echo", "kind": "echo"}, box, source="builtin"
             )

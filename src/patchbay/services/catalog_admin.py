@@ -73,7 +73,11 @@ def _provider_fields(data: dict[str, Any], box: SecretBox, partial: bool) -> dic
 
 
 async def upsert_provider(
-    session: AsyncSession, data: dict[str, Any], box: SecretBox, *, source: str,
+    session: AsyncSession,
+    data: dict[str, Any],
+    box: SecretBox,
+    *,
+    source: str,
     create_only: bool = False,
 ) -> db.Provider:
     name = data.get("name")

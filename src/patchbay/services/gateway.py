@@ -62,8 +62,11 @@ class Gateway:
         await meter.start()
         gateway.watcher = cluster.VersionWatcher(
             sessions,
-            {cluster.KEYS: gateway.reload_keys, cluster.CATALOG: gateway.reload_catalog,
-             cluster.BALANCES: meter.reload},
+            {
+                cluster.KEYS: gateway.reload_keys,
+                cluster.CATALOG: gateway.reload_catalog,
+                cluster.BALANCES: meter.reload,
+            },
         )
         await gateway.watcher.prime()
         gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))

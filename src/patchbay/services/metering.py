@@ -36,8 +36,12 @@ RELOAD_PERIOD_S = 5.0
 
 
 class LedgerMeter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], points_per_usd: int,
-                 flush_interval_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        points_per_usd: int,
+        flush_interval_s: float = 0.1,
+    ) -> None:
         self.sessions = sessions
         self.points_per_usd = points_per_usd
         self.flush_interval_s = flush_interval_s
@@ -51,8 +55,11 @@ class LedgerMeter:
         self._task = asyncio.create_task(self._flush_loop())
 
     def _hold_points(self, call: Call, pricing: Pricing) -> int:
-        output = call.max_output_tokens or call.model.details.get("max_output_tokens") \
+        output = (
+            call.max_output_tokens
+            or call.model.details.get("max_output_tokens")
             or DEFAULT_OUTPUT_ALLOWANCE
+        )
         worst = Usage(input_tokens=call.prompt_estimate, output_tokens=int(output))
         return points(cost(worst, pricing).cost_usd, self.points_per_usd)
 
@@ -74,8 +81,9 @@ class LedgerMeter:
             return call.usage
         if call.streamed_tokens == 0:
             return None  # nothing was produced: nothing to charge
-        return Usage(input_tokens=call.prompt_estimate, output_tokens=call.streamed_tokens,
-                     estimated=True)
+        return Usage(
+            input_tokens=call.prompt_estimate, output_tokens=call.streamed_tokens, estimated=True
+        )
 
     def settle(self, call: Call) -> None:
         if call.settled or not call.admitted:
@@ -91,11 +99,19 @@ class LedgerMeter:
         self.book.settle(p.account_id, p.key_id, call.hold_points, charged)
         if breakdown is None:
             return
-        self.queue.append(Charge(
-            query_id=call.query_id, account_id=p.account_id, key_id=p.key_id,
-            key_name=p.key_name, bot=call.model.id, created_at=int(time.time() * 1000),
-            cost_usd=format(breakdown.cost_usd.normalize(), "f") if breakdown.cost_usd else "0",
-            cost_points=charged, breakdown=breakdown.to_json()))
+        self.queue.append(
+            Charge(
+                query_id=call.query_id,
+                account_id=p.account_id,
+                key_id=p.key_id,
+                key_name=p.key_name,
+                bot=call.model.id,
+                created_at=int(time.time() * 1000),
+                cost_usd=format(breakdown.cost_usd.normalize(), "f") if breakdown.cost_usd else "0",
+                cost_points=charged,
+                breakdown=breakdown.to_json(),
+            )
+        )
 
     async def flush(self) -> None:
         async with self.lock:
@@ -131,8 +147,9 @@ class LedgerMeter:
                 try:
                     await self.flush()
                 except Exception:
-                    log.warning("could not write %d charges; will retry", len(self.queue),
-                                exc_info=True)
+                    log.warning(
+                        "could not write %d charges; will retry", len(self.queue), exc_info=True
+                    )
 
     async def aclose(self) -> None:
         if self._task is not None:

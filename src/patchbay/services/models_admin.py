@@ -16,8 +16,17 @@ from patchbay.errors import Conflict, InvalidRequest, NotFound
 from patchbay.services import cluster
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}$")
-COLUMNS = {"id", "owned_by", "description", "created", "is_public", "priority", "pricing",
-           "routes", "enabled"}
+COLUMNS = {
+    "id",
+    "owned_by",
+    "description",
+    "created",
+    "is_public",
+    "priority",
+    "pricing",
+    "routes",
+    "enabled",
+}
 
 
 def _pricing(value: Any) -> dict[str, Any] | None:
@@ -86,9 +95,15 @@ async def upsert_model(
     now = datetime.now(UTC)
     if row is None:
         created = data.get("created")
-        row = db.Model(id=model_id, created=created if isinstance(created, int) else
-                       int(time.time() * 1000), owned_by="patchbay", details={},
-                       is_public=True, enabled=True, priority=0)
+        row = db.Model(
+            id=model_id,
+            created=created if isinstance(created, int) else int(time.time() * 1000),
+            owned_by="patchbay",
+            details={},
+            is_public=True,
+            enabled=True,
+            priority=0,
+        )
         session.add(row)
     _apply(row, data)
     row.source, row.updated_at = source, now
@@ -102,8 +117,15 @@ async def upsert_model(
 async def set_routes(session: AsyncSession, model_id: str, routes: list[tuple[int, str, int]]):
     await session.execute(delete(db.ModelRoute).where(db.ModelRoute.model_id == model_id))
     for position, (provider_id, upstream, weight) in enumerate(routes):
-        session.add(db.ModelRoute(model_id=model_id, provider_id=provider_id,
-                                  upstream_model=upstream, weight=weight, position=position))
+        session.add(
+            db.ModelRoute(
+                model_id=model_id,
+                provider_id=provider_id,
+                upstream_model=upstream,
+                weight=weight,
+                position=position,
+            )
+        )
 
 
 async def update_model(session: AsyncSession, model_id: str, data: dict[str, Any]) -> db.Model:
@@ -128,17 +150,27 @@ async def list_models(session: AsyncSession) -> list[db.Model]:
 
 
 async def model_json(session: AsyncSession, row: db.Model) -> dict[str, Any]:
-    routes = (await session.execute(
-        select(db.ModelRoute, db.Provider.name)
-        .join(db.Provider, db.Provider.id == db.ModelRoute.provider_id)
-        .where(db.ModelRoute.model_id == row.id).order_by(db.ModelRoute.position)
-    )).all()
+    routes = (
+        await session.execute(
+            select(db.ModelRoute, db.Provider.name)
+            .join(db.Provider, db.Provider.id == db.ModelRoute.provider_id)
+            .where(db.ModelRoute.model_id == row.id)
+            .order_by(db.ModelRoute.position)
+        )
+    ).all()
     return {
-        "object": "model", "id": row.id, "owned_by": row.owned_by,
-        "description": row.description, "created": row.created, "is_public": row.is_public,
-        "enabled": row.enabled, "priority": row.priority, "pricing": row.pricing,
+        "object": "model",
+        "id": row.id,
+        "owned_by": row.owned_by,
+        "description": row.description,
+        "created": row.created,
+        "is_public": row.is_public,
+        "enabled": row.enabled,
+        "priority": row.priority,
+        "pricing": row.pricing,
         **(row.details or {}),
-        "routes": [{"provider": name, "model": r.upstream_model, "weight": r.weight}
-                   for r, name in routes],
+        "routes": [
+            {"provider": name, "model": r.upstream_model, "weight": r.weight} for r, name in routes
+        ],
         "source": row.source,
     }

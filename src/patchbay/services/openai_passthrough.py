@@ -32,8 +32,10 @@ def request_parts(route: RouteEntry, body: dict[str, Any]) -> tuple[str, bytes, 
     payload["model"] = route.upstream_model
     if payload.get("stream"):
         options = payload.get("stream_options")
-        payload["stream_options"] = {**(options if isinstance(options, dict) else {}),
-                                     "include_usage": True}
+        payload["stream_options"] = {
+            **(options if isinstance(options, dict) else {}),
+            "include_usage": True,
+        }
     headers = {"content-type": "application/json", "accept": "application/json"}
     if provider.api_key:
         headers["authorization"] = f"Bearer {provider.api_key}"
@@ -59,8 +61,9 @@ async def complete(
 ) -> dict[str, Any]:
     url, data, headers = request_parts(route, body)
     provider = route.provider
-    response = await client.post(provider.name, url, data, headers, provider.timeout_s,
-                         guarded=provider.user_owned)
+    response = await client.post(
+        provider.name, url, data, headers, provider.timeout_s, guarded=provider.user_owned
+    )
     if response.status >= 400:
         raise upstream_failure(route, response)
     try:
@@ -83,8 +86,9 @@ async def open_stream(
     """Start the upstream stream; raises before any byte reaches the client if it fails."""
     url, data, headers = request_parts(route, body)
     provider = route.provider
-    chunks = client.stream(provider.name, url, data, headers, provider.timeout_s,
-                         guarded=provider.user_owned)
+    chunks = client.stream(
+        provider.name, url, data, headers, provider.timeout_s, guarded=provider.user_owned
+    )
     head = await anext(chunks)
     assert isinstance(head, UpstreamResponse)
     if head.status >= 400:
@@ -102,10 +106,14 @@ class ChatStreamRelay:
         self.include_usage = include_usage
         self.buffer = b""
         upstream, client = route.upstream_model.encode(), call.model.id.encode()
-        self.renames = [] if upstream == client else [
-            (b'"model":"' + upstream + b'"', b'"model":"' + client + b'"'),
-            (b'"model": "' + upstream + b'"', b'"model": "' + client + b'"'),
-        ]
+        self.renames = (
+            []
+            if upstream == client
+            else [
+                (b'"model":"' + upstream + b'"', b'"model":"' + client + b'"'),
+                (b'"model": "' + upstream + b'"', b'"model": "' + client + b'"'),
+            ]
+        )
 
     def feed(self, chunk: bytes) -> bytes:
         self.buffer += chunk

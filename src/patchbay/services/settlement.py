@@ -33,27 +33,55 @@ class Charge:
 async def write_batch(session: AsyncSession, charges: list[Charge]) -> list[Charge]:
     """Write the charges not yet written; returns those this call wrote (the caller commits)."""
     ids = [c.query_id for c in charges]
-    done = set((await session.scalars(
-        select(db.UsageEntry.query_id).where(db.UsageEntry.query_id.in_(ids)))).all())
+    done = set(
+        (
+            await session.scalars(
+                select(db.UsageEntry.query_id).where(db.UsageEntry.query_id.in_(ids))
+            )
+        ).all()
+    )
     fresh = [c for c in charges if c.query_id not in done]
     now = datetime.now(UTC)
     per_account: dict[int, int] = defaultdict(int)
     per_key: dict[int, int] = defaultdict(int)
     for c in fresh:
-        session.add(db.UsageEntry(
-            query_id=c.query_id, account_id=c.account_id, api_key_id=c.key_id,
-            api_key_name=c.key_name, bot=c.bot, created_at=c.created_at, cost_usd=c.cost_usd,
-            cost_points=c.cost_points, cost_breakdown=c.breakdown, usage_type="API"))
-        session.add(db.LedgerEntry(account_id=c.account_id, kind="charge", points=-c.cost_points,
-                                   query_id=c.query_id, created_at=now))
+        session.add(
+            db.UsageEntry(
+                query_id=c.query_id,
+                account_id=c.account_id,
+                api_key_id=c.key_id,
+                api_key_name=c.key_name,
+                bot=c.bot,
+                created_at=c.created_at,
+                cost_usd=c.cost_usd,
+                cost_points=c.cost_points,
+                cost_breakdown=c.breakdown,
+                usage_type="API",
+            )
+        )
+        session.add(
+            db.LedgerEntry(
+                account_id=c.account_id,
+                kind="charge",
+                points=-c.cost_points,
+                query_id=c.query_id,
+                created_at=now,
+            )
+        )
         per_account[c.account_id] += c.cost_points
         per_key[c.key_id] += c.cost_points
     for account_id, points in per_account.items():
-        await session.execute(update(db.Account).where(db.Account.id == account_id)
-                              .values(point_balance=db.Account.point_balance - points))
+        await session.execute(
+            update(db.Account)
+            .where(db.Account.id == account_id)
+            .values(point_balance=db.Account.point_balance - points)
+        )
     for key_id, points in per_key.items():
-        await session.execute(update(db.ApiKey).where(db.ApiKey.id == key_id)
-                              .values(spent_points=db.ApiKey.spent_points + points))
+        await session.execute(
+            update(db.ApiKey)
+            .where(db.ApiKey.id == key_id)
+            .values(spent_points=db.ApiKey.spent_points + points)
+        )
     return fresh
 
 

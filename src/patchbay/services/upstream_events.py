@@ -37,8 +37,9 @@ def _failure(route: RouteEntry, module: Any, response: UpstreamResponse) -> Exce
 async def complete(client: UpstreamClient, route: RouteEntry, req: ChatRequest) -> ChatResponse:
     module, url, body, headers = _request(route, req, stream=False)
     provider = route.provider
-    response = await client.post(provider.name, url, body, headers, provider.timeout_s,
-                         guarded=provider.user_owned)
+    response = await client.post(
+        provider.name, url, body, headers, provider.timeout_s, guarded=provider.user_owned
+    )
     if response.status >= 400:
         raise _failure(route, module, response)
     try:
@@ -59,8 +60,9 @@ async def open_events(
         return echo.stream(req, model=model_id)
     module, url, body, headers = _request(route, req, stream=True)
     provider = route.provider
-    chunks = client.stream(provider.name, url, body, headers, provider.timeout_s,
-                         guarded=provider.user_owned)
+    chunks = client.stream(
+        provider.name, url, body, headers, provider.timeout_s, guarded=provider.user_owned
+    )
     head = await anext(chunks)
     assert isinstance(head, UpstreamResponse)
     if head.status >= 400:
@@ -69,7 +71,9 @@ async def open_events(
     return _parse(module, chunks)
 
 
-async def _parse(module: Any, chunks: AsyncIterator[UpstreamResponse | bytes]) -> AsyncIterator[StreamEvent]:
+async def _parse(
+    module: Any, chunks: AsyncIterator[UpstreamResponse | bytes]
+) -> AsyncIterator[StreamEvent]:
     parser = module.StreamParser()
     try:
         async for chunk in chunks:

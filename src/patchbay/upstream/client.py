@@ -33,8 +33,11 @@ class UpstreamResponse:
 
 def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
-        limit=limit, limit_per_host=0, ttl_dns_cache=None if resolver else 300,
-        keepalive_timeout=60, resolver=resolver,
+        limit=limit,
+        limit_per_host=0,
+        ttl_dns_cache=None if resolver else 300,
+        keepalive_timeout=60,
+        resolver=resolver,
     )
     return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
 
@@ -62,8 +65,14 @@ class UpstreamClient:
         return self._guarded
 
     async def post(
-        self, provider: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
-        *, guarded: bool = False,
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout_s: float,
+        *,
+        guarded: bool = False,
     ) -> UpstreamResponse:
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
         session = self._pick(url, guarded)
@@ -75,8 +84,14 @@ class UpstreamClient:
             raise map_exception(provider, exc) from None
 
     async def stream(
-        self, provider: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
-        *, guarded: bool = False,
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout_s: float,
+        *,
+        guarded: bool = False,
     ) -> AsyncIterator[UpstreamResponse | bytes]:
         """Yield the response head first (with an empty body), then the body's chunks."""
         timeout = aiohttp.ClientTimeout(

@@ -25,8 +25,15 @@ def refused(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+    return bool(
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
 
 
 def literal_host(host: str) -> str | None:
@@ -48,14 +55,18 @@ async def check_url(url: str) -> None:
     else:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
-                host, parts.port or 443, type=socket.SOCK_STREAM)
+                host, parts.port or 443, type=socket.SOCK_STREAM
+            )
         except OSError:
-            raise InvalidRequest(f"base_url host '{host}' does not resolve",
-                                 param="base_url") from None
+            raise InvalidRequest(
+                f"base_url host '{host}' does not resolve", param="base_url"
+            ) from None
         addresses = [info[4][0] for info in infos]
     if not addresses or any(refused(a) for a in addresses):
-        raise RefusedAddress("base_url points at a loopback, private, link-local or "
-                             "otherwise non-public address", param="base_url")
+        raise RefusedAddress(
+            "base_url points at a loopback, private, link-local or otherwise non-public address",
+            param="base_url",
+        )
 
 
 class GuardedResolver(AbstractResolver):
@@ -64,8 +75,9 @@ class GuardedResolver(AbstractResolver):
     def __init__(self) -> None:
         self._inner = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[Any]:
         results = await self._inner.resolve(host, port, family)
         if any(refused(r["host"]) for r in results):
             raise OSError(f"refused to connect to a non-public address for {host}")

@@ -9,9 +9,23 @@ from patchbay.domain.requests import ChatRequest, ResponseFormat, ToolChoice, To
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.openai_chat.validate import validate_request
 
-KNOWN = {"model", "messages", "stream", "stream_options", "tools", "tool_choice",
-         "parallel_tool_calls", "response_format", "temperature", "top_p", "max_tokens",
-         "max_completion_tokens", "stop", "reasoning_effort", "user"}
+KNOWN = {
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "reasoning_effort",
+    "user",
+}
 
 
 def _image(part: dict[str, Any], where: str) -> ImagePart:
@@ -54,13 +68,20 @@ def _message(index: int, raw: dict[str, Any]) -> Message:
     for j, call in enumerate(raw.get("tool_calls") or []):
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise RequestInvalid("tool call needs function.name",
-                                 f"messages[{index}].tool_calls[{j}]")
+            raise RequestInvalid(
+                "tool call needs function.name", f"messages[{index}].tool_calls[{j}]"
+            )
         arguments = function.get("arguments")
-        parts.append(ToolCall(id=str(call.get("id", "")), name=function["name"],
-                              arguments=arguments if isinstance(arguments, str) else "{}"))
-    return Message(role="developer" if role == "developer" else role, parts=tuple(parts),
-                   name=raw.get("name"))
+        parts.append(
+            ToolCall(
+                id=str(call.get("id", "")),
+                name=function["name"],
+                arguments=arguments if isinstance(arguments, str) else "{}",
+            )
+        )
+    return Message(
+        role="developer" if role == "developer" else role, parts=tuple(parts), name=raw.get("name")
+    )
 
 
 def _tool_choice(value: Any) -> ToolChoice | None:
@@ -79,12 +100,17 @@ def _response_format(value: Any) -> ResponseFormat | None:
     kind = value.get("type")
     if kind == "json_schema":
         schema = value.get("json_schema") or {}
-        return ResponseFormat("json_schema", name=schema.get("name"),
-                              schema=schema.get("schema"), strict=schema.get("strict"))
+        return ResponseFormat(
+            "json_schema",
+            name=schema.get("name"),
+            schema=schema.get("schema"),
+            strict=schema.get("strict"),
+        )
     if kind in ("json_object", "text"):
         return ResponseFormat(kind)
-    raise RequestInvalid("response_format.type must be text, json_object or json_schema",
-                         "response_format.type")
+    raise RequestInvalid(
+        "response_format.type must be text, json_object or json_schema", "response_format.type"
+    )
 
 
 def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
@@ -93,14 +119,20 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
     messages: list[Message] = []
     for index, raw in enumerate(body["messages"]):
         if raw["role"] in ("system", "developer") and not messages:
-            system.extend(p for p in _parts(raw.get("content"), f"messages[{index}].content")
-                          if isinstance(p, TextPart))
+            system.extend(
+                p
+                for p in _parts(raw.get("content"), f"messages[{index}].content")
+                if isinstance(p, TextPart)
+            )
         else:
             messages.append(_message(index, raw))
     tools = tuple(
-        ToolDefinition(name=t["function"]["name"], description=t["function"].get("description"),
-                       parameters=t["function"].get("parameters"),
-                       strict=t["function"].get("strict"))
+        ToolDefinition(
+            name=t["function"]["name"],
+            description=t["function"].get("description"),
+            parameters=t["function"].get("parameters"),
+            strict=t["function"].get("strict"),
+        )
         for t in body.get("tools") or ()
     )
     stop = body.get("stop")

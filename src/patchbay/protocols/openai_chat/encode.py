@@ -8,8 +8,13 @@ from patchbay.domain.messages import ReasoningPart
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
 
-FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
-          "content_filter": "content_filter", "error": "stop"}
+FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "error": "stop",
+}
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:
@@ -39,7 +44,13 @@ def encode_response(resp: ChatResponse) -> dict[str, Any]:
         "object": "chat.completion",
         "created": resp.created,
         "model": resp.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": FINISH[resp.finish_reason]}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": FINISH[resp.finish_reason],
+            }
+        ],
         "usage": usage_json(resp.usage),
     }

@@ -34,22 +34,35 @@ class StreamEncoder:
         self.finish: str | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        data = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                             "finish_reason": finish}]}
+        data = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         return b"data: " + orjson.dumps(data) + b"\n\n"
 
     def encode(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text})
         if isinstance(event, ToolCallDelta):
-            return self._chunk({"tool_calls": [{"index": event.index,
-                                                "function": {"arguments": event.arguments}}]})
+            return self._chunk(
+                {"tool_calls": [{"index": event.index, "function": {"arguments": event.arguments}}]}
+            )
         if isinstance(event, ToolCallStart):
-            return self._chunk({"tool_calls": [{
-                "index": event.index, "id": event.id, "type": "function",
-                "function": {"name": event.name, "arguments": ""}}]})
+            return self._chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": event.index,
+                            "id": event.id,
+                            "type": "function",
+                            "function": {"name": event.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
         if isinstance(event, ReasoningDelta):
             return self._chunk({"reasoning_content": event.text})
         if isinstance(event, Start):
@@ -62,8 +75,9 @@ class StreamEncoder:
         if isinstance(event, Finish):
             return self._chunk({}, FINISH[event.reason]) + self._usage_chunk() + DONE
         if isinstance(event, StreamError):
-            error = {"error": {"type": event.kind, "message": event.message,
-                               "code": str(event.status)}}
+            error = {
+                "error": {"type": event.kind, "message": event.message, "code": str(event.status)}
+            }
             return b"data: " + orjson.dumps(error) + b"\n\n" + DONE
         return b""
 
@@ -72,6 +86,12 @@ class StreamEncoder:
             return b""
         usage = usage_json(self.usage.usage)
         add_cost(usage, self.usage.cost_usd, self.usage.cost_points)
-        data = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model, "choices": [], "usage": usage}
+        data = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": usage,
+        }
         return b"data: " + orjson.dumps(data) + b"\n\n"

@@ -28,16 +28,19 @@ def _check_message(index: int, message: Any) -> None:
         if role in ("user", "system", "developer") or (role == "tool"):
             raise RequestInvalid(f"{where}.content is required", f"{where}.content")
     elif not isinstance(content, str | list):
-        raise RequestInvalid(f"{where}.content must be a string or an array of parts",
-                             f"{where}.content")
+        raise RequestInvalid(
+            f"{where}.content must be a string or an array of parts", f"{where}.content"
+        )
     elif isinstance(content, list):
         for j, part in enumerate(content):
             if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                raise RequestInvalid(f"{where}.content[{j}] must be an object with a type",
-                                     f"{where}.content[{j}]")
+                raise RequestInvalid(
+                    f"{where}.content[{j}] must be an object with a type", f"{where}.content[{j}]"
+                )
     if role == "tool" and not isinstance(message.get("tool_call_id"), str):
-        raise RequestInvalid(f"{where}.tool_call_id is required for tool messages",
-                             f"{where}.tool_call_id")
+        raise RequestInvalid(
+            f"{where}.tool_call_id is required for tool messages", f"{where}.tool_call_id"
+        )
 
 
 def validate_request(body: dict[str, Any]) -> None:
@@ -67,8 +70,9 @@ def validate_request(body: dict[str, Any]) -> None:
         for i, tool in enumerate(tools):
             function = tool.get("function") if isinstance(tool, dict) else None
             if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-                raise RequestInvalid(f"tools[{i}].function.name is required",
-                                     f"tools[{i}].function.name")
+                raise RequestInvalid(
+                    f"tools[{i}].function.name is required", f"tools[{i}].function.name"
+                )
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise RequestInvalid("stream_options must be an object", "stream_options")
