@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api import admin, bots, chat, health, models
+from patchbay.api import admin, bots, chat, health, models, usage
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.envelopes import protocol_for_path
 from patchbay.api.http import error_response
@@ -87,6 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/v1beta/models", models.list_models, methods=["GET"])
     app.add_route("/v1beta/models/{model_id:path}", models.get_model, methods=["GET"])
     app.include_router(bots.router)
+    app.add_route("/usage/current_balance", usage.current_balance, methods=["GET"])
+    app.add_route("/usage/points_history", usage.points_history, methods=["GET"])
     app.add_route("/healthz", health.healthz, methods=["GET"])
     app.add_route("/readyz", health.readyz, methods=["GET"])
     app.include_router(admin.router)

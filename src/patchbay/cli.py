@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -227,6 +227,36 @@ def credit(
 
     updated = run_db(settings_or_exit(config), work)
     console.print(f"{updated.name}: balance is now [bold]{updated.point_balance}[/] points")
+
+
+@app.command()
+def usage(
+    account: Annotated[str, typer.Argument(help="Account id or name.")],
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Entries to show.")] = 20,
+    config: ConfigOpt = None,
+) -> None:
+    """Show an account's balance and its most recent usage."""
+    from patchbay.services import accounts, usage_history
+
+    settings = settings_or_exit(config)
+
+    async def work(session: Any) -> Any:
+        owner = await accounts.get_account(session, account)
+        rows, _ = await usage_history.page(
+            session, owner.id, limit=limit, starting_after=None,
+            retention_days=settings.usage_retention_days,
+        )
+        return owner, rows
+
+    owner, rows = run_db(settings, work)
+    console.print(f"[bold]{owner.name}[/]: balance {owner.point_balance} points")
+    table = Table("query id", "when (UTC)", "model", "key", "USD", "points")
+    for row in rows:
+        when = datetime.fromtimestamp(row.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        estimated = " (estimated)" if row.cost_breakdown.get("estimated") else ""
+        table.add_row(row.query_id, when, row.bot, row.api_key_name or "—",
+                      row.cost_usd + estimated, str(row.cost_points))
+    console.print(table)
 
 
 @app.command("rotate-secrets")

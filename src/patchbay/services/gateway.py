@@ -17,7 +17,7 @@ from patchbay.catalog.listing import ListingCache
 from patchbay.catalog.loader import Catalog, load_catalog
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.security.crypto import SecretBox, load_secret_box
-from patchbay.services import cluster
+from patchbay.services import cluster, usage_history
 from patchbay.services.keystore import KeyStore
 from patchbay.services.metering import LedgerMeter
 from patchbay.services.proxy import Proxy
@@ -25,6 +25,7 @@ from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
 
 log = logging.getLogger("patchbay")
+RETENTION_PERIOD_S = 3600
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Gateway:
         await gateway.watcher.prime()
         gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))
         gateway.tasks.append(asyncio.create_task(gateway._flush_loop()))
+        gateway.tasks.append(asyncio.create_task(gateway._retention_loop()))
         return gateway
 
     async def reload_catalog(self) -> None:
@@ -79,6 +81,19 @@ class Gateway:
 
     async def reload_keys(self) -> None:
         self.keys.invalidate()
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                async with self.sessions() as session, session.begin():
+                    removed = await usage_history.purge(
+                        session, self.settings.usage_retention_days
+                    )
+                if removed:
+                    log.info("removed %d usage entries past retention", removed)
+            except Exception:
+                log.warning("usage retention pass failed", exc_info=True)
+            await asyncio.sleep(RETENTION_PERIOD_S)
 
     async def _flush_loop(self) -> None:
         while True:
