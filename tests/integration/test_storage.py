@@ -13,8 +13,8 @@ from sqlalchemy import func, inspect, select, text
 
 from patchbay.db import models as db
 from patchbay.db.engine import make_engine, make_sessionmaker
-from patchbay.errors import AuthenticationFailed
 from patchbay.db.migrate import current_heads, downgrade, upgrade
+from patchbay.errors import AuthenticationFailed
 from patchbay.security.api_keys import hash_key
 from patchbay.security.crypto import load_secret_box
 from patchbay.services import accounts, catalog_admin, cluster, models_admin

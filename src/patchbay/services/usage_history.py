@@ -52,7 +52,7 @@ async def page(
             raise InvalidRequest("starting_after is not a known query_id", param="starting_after")
         query = query.where(db.UsageEntry.query_id < starting_after)
     rows = list(
-        (await session.scalars(query.order_by(db.UsageEntry.query_id.desc()).limit(limit + 1)))
+        await session.scalars(query.order_by(db.UsageEntry.query_id.desc()).limit(limit + 1))
     )
     return rows[:limit], len(rows) > limit
 
