@@ -39,8 +39,9 @@ def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     async def run() -> list[tuple[Any, ...]]:
         engine = make_engine(url)
         try:
-            async with engine.connect() as connection:
-                return [tuple(r) for r in (await connection.execute(text(sql), params)).all()]
+            async with engine.begin() as connection:
+                result = await connection.execute(text(sql), params)
+                return [tuple(r) for r in result.all()] if result.returns_rows else []
         finally:
             await engine.dispose()
 
