@@ -243,7 +243,10 @@ def usage(
     async def work(session: Any) -> Any:
         owner = await accounts.get_account(session, account)
         rows, _ = await usage_history.page(
-            session, owner.id, limit=limit, starting_after=None,
+            session,
+            owner.id,
+            limit=limit,
+            starting_after=None,
             retention_days=settings.usage_retention_days,
         )
         return owner, rows
@@ -254,8 +257,14 @@ def usage(
     for row in rows:
         when = datetime.fromtimestamp(row.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         estimated = " (estimated)" if row.cost_breakdown.get("estimated") else ""
-        table.add_row(row.query_id, when, row.bot, row.api_key_name or "—",
-                      row.cost_usd + estimated, str(row.cost_points))
+        table.add_row(
+            row.query_id,
+            when,
+            row.bot,
+            row.api_key_name or "—",
+            row.cost_usd + estimated,
+            str(row.cost_points),
+        )
     console.print(table)
 
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     usage_retention_days: int = Field(default=30, ge=1)
     # [limits]
     default_rpm: int = Field(default=500, ge=1)
+    redis_fail_mode: str = "open"  # open: decide in-process when Redis fails; closed: 503
     # [security]
     secret_key: str | None = None
     allow_private_upstreams: bool = False
@@ -51,6 +52,13 @@ class Settings(BaseSettings):
     providers: list[dict[str, Any]] = Field(default_factory=list)
     models: list[dict[str, Any]] = Field(default_factory=list)
     config_path: Path | None = None
+
+    @field_validator("redis_fail_mode")
+    @classmethod
+    def _fail_mode(cls, value: str) -> str:
+        if value not in ("open", "closed"):
+            raise ValueError("must be 'open' or 'closed'")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -201,7 +201,7 @@ def test_disconnect_mid_stream_charges_what_was_produced(
 
 def test_history_pagination_and_bounds(metered: tuple[GatewayProcess, str]) -> None:
     gateway, _ = metered
-    key = new_account(gateway, "pager", 10_000_000)
+    key = new_account(gateway, "pager", 10_000_000, rpm=100_000)
 
     async def fill() -> None:
         async with httpx.AsyncClient(base_url=gateway.openai_base, timeout=60) as client:

@@ -44,6 +44,7 @@ async def applied(request: Request, session: AsyncSession) -> None:
     await gateway.reload_catalog()
     await gateway.meter.reload()
     gateway.keys.invalidate()
+    await gateway.announce()
 
 
 Session = Annotated[AsyncSession, Depends(session_scope)]

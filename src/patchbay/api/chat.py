@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.accounting.query_ids import new_query_id
-from patchbay.api.http import client_key, error_response, read_json_object
+from patchbay.api.gate import open_call
+from patchbay.api.http import add_headers, client_key, error_response, read_json_object
 from patchbay.errors import GatewayError, InvalidRequest
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.openai_chat.validate import validate_request
@@ -33,17 +31,18 @@ async def chat_completions(request: Request) -> Response:
         except RequestInvalid as exc:
             raise InvalidRequest(exc.message, param=exc.param) from None
         model = authorize(principal, gateway.catalog.get(body["model"]), body["model"])
-        call = Call(
-            query_id=new_query_id(int(time.time() * 1000)),
-            principal=principal,
-            model=model,
+        call, headers = await open_call(
+            gateway,
+            principal,
+            model,
             protocol="openai_chat",
             stream=body.get("stream") is True,
-            prompt_estimate=request.state.body_size // 4 + 1,
+            body_size=request.state.body_size,
             max_output_tokens=_max_tokens(body),
         )
-        await gateway.meter.admit(call)
-        return await gateway.proxy.chat_completions(call, body)
+        response = await gateway.proxy.chat_completions(call, body)
+        add_headers(response, headers)
+        return response
     except RequestInvalid as exc:
         if call is not None:
             gateway.meter.settle(call)

@@ -16,6 +16,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Ready when the database answers; with Redis down and fail-open limits, ``degraded``."""
     gateway = request.app.state.gateway
     checks: dict[str, str] = {}
     try:
@@ -25,8 +26,11 @@ async def readyz(request: Request) -> Response:
         checks["database"] = "ok"
     except Exception:
         checks["database"] = "unreachable"
-    ready = all(v == "ok" for v in checks.values())
-    return json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
-    )
+    limiter = gateway.limiter
+    if hasattr(limiter, "ping"):
+        checks["redis"] = "ok" if await limiter.ping() else "unreachable"
+    fail_open = gateway.settings.redis_fail_mode == "open"
+    redis_ok = checks.get("redis", "ok") == "ok"
+    ready = checks["database"] == "ok" and (redis_ok or fail_open)
+    status = "not ready" if not ready else ("ready" if redis_ok else "degraded")
+    return json_response({"status": status, "checks": checks}, status=200 if ready else 503)

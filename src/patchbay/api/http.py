@@ -22,6 +22,14 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return JSONBytes(orjson.dumps(data), status_code=status, headers=headers)
 
 
+def add_headers(response: Any, headers: dict[str, str]) -> None:
+    """Add headers to a Starlette response or an ``SSEResponse``."""
+    if hasattr(response, "add_headers"):
+        response.add_headers(headers)
+    else:
+        response.headers.update(headers)
+
+
 def error_response(error: GatewayError, protocol: Protocol) -> Response:
     status, body, headers = render(error, protocol)
     return JSONBytes(body, status_code=status, headers=headers)

@@ -29,6 +29,10 @@ class SSEResponse:
         for name, value in (headers or {}).items():
             self.headers.append((name.lower().encode(), value.encode()))
 
+    def add_headers(self, headers: dict[str, str]) -> None:
+        for name, value in headers.items():
+            self.headers.append((name.lower().encode(), value.encode()))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         streamer = asyncio.ensure_future(self._stream(send))
         watcher = asyncio.ensure_future(self._wait_disconnect(receive))

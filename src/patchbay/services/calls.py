@@ -27,6 +27,7 @@ class Call:
     usage: Usage | None = None
     prompt_estimate: int = 0  # tokens, from the request body's size (for holds and estimates)
     max_output_tokens: int | None = None
+    token_estimate: int | None = None  # what the tpm window was charged at admission
     streamed_tokens: int = 0  # output tokens counted by the gateway as they passed
     cost_usd: Decimal | None = None
     cost_points: int | None = None

@@ -11,13 +11,18 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from patchbay.catalog.listing import ListingCache
 from patchbay.catalog.loader import Catalog, load_catalog
 from patchbay.db.engine import make_engine, make_sessionmaker
+from patchbay.limits.base import Limiter
+from patchbay.limits.factory import build_limiter, redis_client
+from patchbay.limits.memory import MemoryLimiter
 from patchbay.security.crypto import SecretBox, load_secret_box
 from patchbay.services import cluster, usage_history
+from patchbay.services.calls import Call
 from patchbay.services.keystore import KeyStore
 from patchbay.services.metering import LedgerMeter
 from patchbay.services.proxy import Proxy
@@ -26,6 +31,7 @@ from patchbay.upstream.client import UpstreamClient
 
 log = logging.getLogger("patchbay")
 RETENTION_PERIOD_S = 3600
+CHANNEL = "patchbay:cluster"
 
 
 @dataclass
@@ -38,9 +44,12 @@ class Gateway:
     client: UpstreamClient
     meter: LedgerMeter
     proxy: Proxy
+    limiter: Limiter = field(default_factory=MemoryLimiter)
+    redis: aioredis.Redis | None = None
     catalog: Catalog = field(default_factory=Catalog)
     listings: ListingCache = field(default_factory=ListingCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
     watcher: cluster.VersionWatcher | None = None
 
     @classmethod
@@ -59,6 +68,10 @@ class Gateway:
             meter=meter,
             proxy=Proxy(client, meter),
         )
+        if settings.redis_url:
+            gateway.redis = redis_client(settings.redis_url)
+        gateway.limiter = build_limiter(settings, gateway.redis)
+        meter.on_settled = gateway._correct_tokens
         await gateway.reload_catalog()
         await meter.start()
         gateway.watcher = cluster.VersionWatcher(
@@ -73,6 +86,8 @@ class Gateway:
         gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))
         gateway.tasks.append(asyncio.create_task(gateway._flush_loop()))
         gateway.tasks.append(asyncio.create_task(gateway._retention_loop()))
+        if gateway.redis is not None:
+            gateway.tasks.append(asyncio.create_task(gateway._listen()))
         return gateway
 
     async def reload_catalog(self) -> None:
@@ -82,13 +97,46 @@ class Gateway:
     async def reload_keys(self) -> None:
         self.keys.invalidate()
 
+    def _correct_tokens(self, call: Call) -> None:
+        """Replace a call's token estimate in its tpm window by what it really used."""
+        if call.principal.tpm is None or call.token_estimate is None:
+            return
+        used = call.usage.total_tokens if call.usage else call.prompt_estimate
+        delta = used - call.token_estimate
+        if delta:
+            task = asyncio.create_task(
+                self.limiter.adjust_tokens(str(call.principal.key_id), delta=delta)
+            )
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def announce(self) -> None:
+        """Tell the other workers and instances to refresh now (the poll is the safety net)."""
+        if self.redis is not None:
+            try:
+                await self.redis.publish(CHANNEL, "refresh")
+            except Exception:
+                log.warning("could not publish a cache refresh to Redis")
+
+    async def _listen(self) -> None:
+        assert self.redis is not None and self.watcher is not None
+        while True:
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        await self.watcher.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(1)
+
     async def _retention_loop(self) -> None:
         while True:
             try:
                 async with self.sessions() as session, session.begin():
-                    removed = await usage_history.purge(
-                        session, self.settings.usage_retention_days
-                    )
+                    removed = await usage_history.purge(session, self.settings.usage_retention_days)
                 if removed:
                     log.info("removed %d usage entries past retention", removed)
             except Exception:
@@ -112,5 +160,6 @@ class Gateway:
         with contextlib.suppress(Exception):
             await self.keys.flush_last_used()
         await self.meter.aclose()
+        await self.limiter.aclose()
         await self.client.aclose()
         await self.engine.dispose()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -48,6 +49,7 @@ class LedgerMeter:
         self.book = BalanceBook()
         self.queue: list[Charge] = []
         self.lock = asyncio.Lock()
+        self.on_settled: Callable[[Call], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -66,7 +68,7 @@ class LedgerMeter:
     async def admit(self, call: Call) -> None:
         pricing = call.model.prices
         if pricing.is_free:
-            call.admitted = True
+            call.admitted = True  # free models are always admitted (and still settled)
             return
         p = call.principal
         refusal = self.book.refusal(p.account_id, p.key_id, p.max_points)
@@ -97,6 +99,8 @@ class LedgerMeter:
         call.cost_points = charged
         p = call.principal
         self.book.settle(p.account_id, p.key_id, call.hold_points, charged)
+        if self.on_settled is not None:
+            self.on_settled(call)
         if breakdown is None:
             return
         self.queue.append(

@@ -1,0 +1,1 @@
+"""Per-key rate limits: one interface, an in-process backend and a Redis backend."""
