@@ -50,19 +50,28 @@ def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 
 def ledger_consistency(url: str) -> None:
     """Balances equal ledger sums; every usage entry has exactly one charge and vice versa."""
-    mismatched = query(url, """
+    mismatched = query(
+        url,
+        """
         SELECT a.id FROM accounts a
         LEFT JOIN (SELECT account_id, SUM(points) AS s FROM ledger_entries GROUP BY account_id) l
           ON l.account_id = a.id
-        WHERE a.point_balance != COALESCE(l.s, 0)""")
+        WHERE a.point_balance != COALESCE(l.s, 0)""",
+    )
     assert mismatched == [], f"balance != ledger sum for accounts {mismatched}"
-    orphans = query(url, """
+    orphans = query(
+        url,
+        """
         SELECT u.query_id FROM usage_entries u
         LEFT JOIN ledger_entries l ON l.query_id = u.query_id AND l.kind = 'charge'
-        GROUP BY u.query_id HAVING COUNT(l.id) != 1""")
+        GROUP BY u.query_id HAVING COUNT(l.id) != 1""",
+    )
     assert orphans == [], f"usage entries without exactly one charge: {orphans[:5]}"
-    charges = query(url, """
+    charges = query(
+        url,
+        """
         SELECT l.query_id FROM ledger_entries l
         LEFT JOIN usage_entries u ON u.query_id = l.query_id
-        WHERE l.kind = 'charge' AND u.query_id IS NULL""")
+        WHERE l.kind = 'charge' AND u.query_id IS NULL""",
+    )
     assert charges == [], f"charges without a usage entry: {charges[:5]}"

@@ -30,24 +30,33 @@ def account_key(gateway: GatewayProcess, name: str) -> str:
         return str(key["key"])
 
 
-async def _load(gateway: GatewayProcess, key: str, stop: threading.Event,
-                done_at: list[float]) -> None:
+async def _load(
+    gateway: GatewayProcess, key: str, stop: threading.Event, done_at: list[float]
+) -> None:
     async with httpx.AsyncClient(base_url=gateway.openai_base, timeout=10) as client:
+
         async def worker() -> None:
             while not stop.is_set():
                 try:
-                    r = await client.post("/chat/completions", headers={
-                        "authorization": f"Bearer {key}"}, json={
-                        "model": "priced-echo", "messages": [{"role": "user", "content": "x y"}]})
+                    r = await client.post(
+                        "/chat/completions",
+                        headers={"authorization": f"Bearer {key}"},
+                        json={
+                            "model": "priced-echo",
+                            "messages": [{"role": "user", "content": "x y"}],
+                        },
+                    )
                 except httpx.HTTPError:
                     return
                 if r.status_code == 200:
                     done_at.append(time.monotonic())
+
         await asyncio.gather(*(worker() for _ in range(8)))
 
 
-def run_load(gateway: GatewayProcess, key: str, seconds: float,
-             kill: signal.Signals) -> tuple[list[float], float]:
+def run_load(
+    gateway: GatewayProcess, key: str, seconds: float, kill: signal.Signals
+) -> tuple[list[float], float]:
     stop, done_at = threading.Event(), []  # type: ignore[var-annotated]
     thread = threading.Thread(target=lambda: asyncio.run(_load(gateway, key, stop, done_at)))
     thread.start()
@@ -83,8 +92,9 @@ def test_kill_9_under_load_then_restart(tmp_path: Path) -> None:
         window = 1.0  # documented: 100 ms flush interval plus a batch in flight; 1 s is generous
         settled_before_window = sum(1 for t in done_at if t < killed_at - window)
         assert entries >= settled_before_window > 20
-        balance = httpx.get(restarted.url + "/usage/current_balance",
-                            headers={"authorization": f"Bearer {key}"}).json()
+        balance = httpx.get(
+            restarted.url + "/usage/current_balance", headers={"authorization": f"Bearer {key}"}
+        ).json()
         charged = query(url, "SELECT COALESCE(SUM(cost_points), 0) FROM usage_entries")[0][0]
         assert balance["current_point_balance"] == 10**9 - charged
     finally:
@@ -96,11 +106,20 @@ def test_retention_removes_old_entries_but_not_balances(tmp_path: Path) -> None:
     key = account_key(gateway, "old")
     try:
         for _ in range(3):
-            httpx.post(gateway.openai_base + "/chat/completions", headers={
-                "authorization": f"Bearer {key}"}, json={
-                "model": "priced-echo", "messages": [{"role": "user", "content": "a"}]})
-        assert len(httpx.get(gateway.url + "/usage/points_history", headers={
-            "authorization": f"Bearer {key}"}).json()["data"]) == 3
+            httpx.post(
+                gateway.openai_base + "/chat/completions",
+                headers={"authorization": f"Bearer {key}"},
+                json={"model": "priced-echo", "messages": [{"role": "user", "content": "a"}]},
+            )
+        assert (
+            len(
+                httpx.get(
+                    gateway.url + "/usage/points_history",
+                    headers={"authorization": f"Bearer {key}"},
+                ).json()["data"]
+            )
+            == 3
+        )
     finally:
         gateway.stop()
     url = f"sqlite+aiosqlite:///{tmp_path / 'patchbay.db'}"
@@ -113,8 +132,12 @@ def test_retention_removes_old_entries_but_not_balances(tmp_path: Path) -> None:
         time.sleep(0.5)
         assert query(url, "SELECT COUNT(*) FROM usage_entries")[0][0] == 0
         assert query(url, "SELECT point_balance FROM accounts WHERE name = 'old'")[0][0] == before
-        assert httpx.get(again.url + "/usage/points_history", headers={
-            "authorization": f"Bearer {key}"}).json()["data"] == []
+        assert (
+            httpx.get(
+                again.url + "/usage/points_history", headers={"authorization": f"Bearer {key}"}
+            ).json()["data"]
+            == []
+        )
     finally:
         again.stop()
 
@@ -122,9 +145,11 @@ def test_retention_removes_old_entries_but_not_balances(tmp_path: Path) -> None:
 def test_cli_usage_shows_balance_and_history(tmp_path: Path) -> None:
     gateway = start_gateway(tmp_path, config=CONFIG)
     key = account_key(gateway, "shown")
-    httpx.post(gateway.openai_base + "/chat/completions", headers={
-        "authorization": f"Bearer {key}"}, json={
-        "model": "priced-echo", "messages": [{"role": "user", "content": "a b"}]})
+    httpx.post(
+        gateway.openai_base + "/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json={"model": "priced-echo", "messages": [{"role": "user", "content": "a b"}]},
+    )
     gateway.stop()
     result = cli(tmp_path, "usage", "shown")
     assert result.returncode == 0

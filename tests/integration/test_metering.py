@@ -37,8 +37,11 @@ routes = [ {{ provider = "fake", model = "up" }} ]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def metered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-            fake_openai: FakeOpenAI) -> Iterator[tuple[GatewayProcess, str]]:
+def metered(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_openai: FakeOpenAI,
+) -> Iterator[tuple[GatewayProcess, str]]:
     config = PRICED.format(base=fake_openai.base_url, key=fake_openai.api_key)
     data_dir = tmp_path_factory.mktemp(f"metered-{request.param}")
     if request.param == "sqlite":
@@ -61,22 +64,28 @@ def new_account(gateway: GatewayProcess, name: str, points: int, **key: object) 
 
 
 def balance(gateway: GatewayProcess, key: str) -> int:
-    response = httpx.get(gateway.url + "/usage/current_balance",
-                         headers={"authorization": f"Bearer {key}"})
+    response = httpx.get(
+        gateway.url + "/usage/current_balance", headers={"authorization": f"Bearer {key}"}
+    )
     return int(response.json()["current_point_balance"])
 
 
 def history(gateway: GatewayProcess, key: str, **params: object) -> httpx.Response:
-    return httpx.get(gateway.url + "/usage/points_history", params=params,
-                     headers={"authorization": f"Bearer {key}"}, timeout=30)
+    return httpx.get(
+        gateway.url + "/usage/points_history",
+        params=params,
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    )
 
 
 def test_charges_by_price_kind(metered: tuple[GatewayProcess, str]) -> None:
     gateway, url = metered
     key = new_account(gateway, "kinds", 100_000)
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=key, max_retries=0)
-    answer = client.chat.completions.create(model="priced-echo", messages=[
-        {"role": "user", "content": "one two three"}])
+    answer = client.chat.completions.create(
+        model="priced-echo", messages=[{"role": "user", "content": "one two three"}]
+    )
     usage = answer.usage
     assert usage is not None
     expected = usage.prompt_tokens * 1 + usage.completion_tokens * 2 + 10
@@ -85,19 +94,31 @@ def test_charges_by_price_kind(metered: tuple[GatewayProcess, str]) -> None:
     assert Decimal(str(extra["cost"])) == Decimal(expected) / 100_000
     assert balance(gateway, key) == 100_000 - expected
     # an upstream reporting cached, reasoning and image tokens
-    reported = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150,
-                "prompt_tokens_details": {"cached_tokens": 40, "image_tokens": 10},
-                "completion_tokens_details": {"reasoning_tokens": 20}}
-    up = client.chat.completions.create(model="priced-upstream", messages=[
-        {"role": "user", "content": "x"}], extra_body={"x_test_usage": reported})
+    reported = {
+        "prompt_tokens": 100,
+        "completion_tokens": 50,
+        "total_tokens": 150,
+        "prompt_tokens_details": {"cached_tokens": 40, "image_tokens": 10},
+        "completion_tokens_details": {"reasoning_tokens": 20},
+    }
+    up = client.chat.completions.create(
+        model="priced-upstream",
+        messages=[{"role": "user", "content": "x"}],
+        extra_body={"x_test_usage": reported},
+    )
     # text in 50 × 1 + cached 40 × 0.1 + image 10 × 3 + text out 30 × 2 + reasoning 20 × 4
     assert (up.usage.model_extra or {})["cost_points"] == 50 + 4 + 30 + 60 + 80
     assert balance(gateway, key) == 100_000 - expected - 224
     entries = history(gateway, key).json()["data"]
     assert [e["bot"] for e in entries] == ["priced-upstream", "priced-echo"]
     breakdown = entries[0]["cost_breakdown"]
-    assert breakdown["tokens"] == {"prompt": 50, "cache_read": 40, "image": 10,
-                                   "completion": 30, "reasoning": 20}
+    assert breakdown["tokens"] == {
+        "prompt": 50,
+        "cache_read": 40,
+        "image": 10,
+        "completion": 30,
+        "reasoning": 20,
+    }
     assert breakdown["prices"]["reasoning"] == "0.00004"
     assert entries[0]["cost_usd"] == pytest.approx(0.00224)
     assert entries[0]["usage_type"] == "API" and entries[0]["api_key_name"] == "k"
@@ -109,9 +130,14 @@ def test_streamed_calls_are_charged(metered: tuple[GatewayProcess, str]) -> None
     gateway, url = metered
     key = new_account(gateway, "streamer", 10_000)
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=key, max_retries=0)
-    chunks = list(client.chat.completions.create(
-        model="priced-echo", stream=True, stream_options={"include_usage": True},
-        messages=[{"role": "user", "content": "a b c"}]))
+    chunks = list(
+        client.chat.completions.create(
+            model="priced-echo",
+            stream=True,
+            stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": "a b c"}],
+        )
+    )
     last = chunks[-1].usage
     assert last is not None
     points = (last.model_extra or {})["cost_points"]
@@ -125,25 +151,33 @@ def test_402_when_the_account_cannot_pay(metered: tuple[GatewayProcess, str]) ->
     key = new_account(gateway, "broke", 0)
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=key, max_retries=0)
     with pytest.raises(openai.APIStatusError) as caught:
-        client.chat.completions.create(model="priced-echo", messages=[
-            {"role": "user", "content": "hi"}])
+        client.chat.completions.create(
+            model="priced-echo", messages=[{"role": "user", "content": "hi"}]
+        )
     assert caught.value.status_code == 402
     assert caught.value.body["code"] == "insufficient_quota"  # type: ignore[index]
-    free = client.chat.completions.create(model="echo", messages=[
-        {"role": "user", "content": "free"}])
+    free = client.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "free"}]
+    )
     assert free.choices[0].message.content == "free"
 
 
 async def _burst(gateway: GatewayProcess, key: str, count: int) -> list[int]:
     limits = httpx.Limits(max_connections=count)
-    async with httpx.AsyncClient(base_url=gateway.openai_base, limits=limits,
-                                 timeout=60) as client:
+    async with httpx.AsyncClient(base_url=gateway.openai_base, limits=limits, timeout=60) as client:
+
         async def one(i: int) -> int:
-            response = await client.post("/chat/completions", headers={
-                "authorization": f"Bearer {key}"}, json={
-                "model": "priced-echo", "max_tokens": 4,
-                "messages": [{"role": "user", "content": f"request {i} a b c d e"}]})
+            response = await client.post(
+                "/chat/completions",
+                headers={"authorization": f"Bearer {key}"},
+                json={
+                    "model": "priced-echo",
+                    "max_tokens": 4,
+                    "messages": [{"role": "user", "content": f"request {i} a b c d e"}],
+                },
+            )
             return response.status_code
+
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
@@ -175,10 +209,17 @@ def test_disconnect_mid_stream_charges_what_was_produced(
     key = new_account(gateway, "quitter", 10_000)
     fake_openai.faults.chunk_delay_s = 0.2
     words = " ".join(f"w{i}" for i in range(40))
-    with httpx.stream("POST", gateway.openai_base + "/chat/completions", timeout=30, headers={
-            "authorization": f"Bearer {key}"}, json={
-            "model": "priced-upstream", "stream": True,
-            "messages": [{"role": "user", "content": words}]}) as response:
+    with httpx.stream(
+        "POST",
+        gateway.openai_base + "/chat/completions",
+        timeout=30,
+        headers={"authorization": f"Bearer {key}"},
+        json={
+            "model": "priced-upstream",
+            "stream": True,
+            "messages": [{"role": "user", "content": words}],
+        },
+    ) as response:
         seen = 0
         for line in response.iter_lines():
             if line.startswith("data:") and '"content"' in line:
@@ -209,10 +250,16 @@ def test_history_pagination_and_bounds(metered: tuple[GatewayProcess, str]) -> N
 
             async def one(i: int) -> None:
                 async with sem:
-                    r = await client.post("/chat/completions", headers={
-                        "authorization": f"Bearer {key}"}, json={
-                        "model": "priced-echo", "messages": [{"role": "user", "content": "p"}]})
+                    r = await client.post(
+                        "/chat/completions",
+                        headers={"authorization": f"Bearer {key}"},
+                        json={
+                            "model": "priced-echo",
+                            "messages": [{"role": "user", "content": "p"}],
+                        },
+                    )
                     assert r.status_code == 200
+
             await asyncio.gather(*(one(i) for i in range(1000)))
 
     asyncio.run(fill())
@@ -231,4 +278,6 @@ def test_history_pagination_and_bounds(metered: tuple[GatewayProcess, str]) -> N
     for bad in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"starting_after": "q_nope"}):
         response = history(gateway, key, **bad)
         assert response.status_code == 400 and response.json()["error"]["param"] in (
-            "limit", "starting_after")
+            "limit",
+            "starting_after",
+        )

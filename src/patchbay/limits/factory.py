@@ -26,7 +26,10 @@ def redis_client(url: str) -> aioredis.Redis:
     )
 
 
-def build_limiter(settings: Settings, client: aioredis.Redis | None) -> Limiter:
+def build_limiter(
+    settings: Settings, client: aioredis.Redis | None, deployment: str = "default"
+) -> Limiter:
+    """``deployment`` namespaces the Redis keys: instances sharing a database share it."""
     fallback = MemoryLimiter(divisor=settings.workers)
     if client is None:
         if settings.workers > 1:
@@ -40,5 +43,7 @@ def build_limiter(settings: Settings, client: aioredis.Redis | None) -> Limiter:
     mode = "in-process" if settings.redis_fail_mode == "open" else "refusal (503)"
     log.info("rate limits shared through Redis; if it fails: %s", mode)
     return ResilientLimiter(
-        RedisLimiter(client), fallback, fail_open=settings.redis_fail_mode == "open"
+        RedisLimiter(client, prefix=f"patchbay:{deployment}:rl"),
+        fallback,
+        fail_open=settings.redis_fail_mode == "open",
     )

@@ -20,10 +20,20 @@ class SecretBox:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise ValueError("at least one secret key is required")
+        import hashlib
+
+        self._fingerprint = hashlib.sha256(b"patchbay-deployment:" + keys[0].encode()).hexdigest()[
+            :12
+        ]
         try:
             self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
         except (ValueError, TypeError) as exc:
             raise ValueError("secret_key must be url-safe base64 Fernet keys") from exc
+
+    @property
+    def fingerprint(self) -> str:
+        """A short, non-secret id of the newest key (names this deployment's shared state)."""
+        return self._fingerprint
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

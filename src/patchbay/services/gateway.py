@@ -31,7 +31,6 @@ from patchbay.upstream.client import UpstreamClient
 
 log = logging.getLogger("patchbay")
 RETENTION_PERIOD_S = 3600
-CHANNEL = "patchbay:cluster"
 
 
 @dataclass
@@ -70,7 +69,7 @@ class Gateway:
         )
         if settings.redis_url:
             gateway.redis = redis_client(settings.redis_url)
-        gateway.limiter = build_limiter(settings, gateway.redis)
+        gateway.limiter = build_limiter(settings, gateway.redis, gateway.box.fingerprint)
         meter.on_settled = gateway._correct_tokens
         await gateway.reload_catalog()
         await meter.start()
@@ -97,6 +96,10 @@ class Gateway:
     async def reload_keys(self) -> None:
         self.keys.invalidate()
 
+    @property
+    def channel(self) -> str:
+        return f"patchbay:{self.box.fingerprint}:cluster"
+
     def _correct_tokens(self, call: Call) -> None:
         """Replace a call's token estimate in its tpm window by what it really used."""
         if call.principal.tpm is None or call.token_estimate is None:
@@ -114,7 +117,7 @@ class Gateway:
         """Tell the other workers and instances to refresh now (the poll is the safety net)."""
         if self.redis is not None:
             try:
-                await self.redis.publish(CHANNEL, "refresh")
+                await self.redis.publish(self.channel, "refresh")
             except Exception:
                 log.warning("could not publish a cache refresh to Redis")
 
@@ -123,7 +126,7 @@ class Gateway:
         while True:
             try:
                 pubsub = self.redis.pubsub()
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self.channel)
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         await self.watcher.check()
