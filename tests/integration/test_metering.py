@@ -31,8 +31,13 @@ api_key = "{key}"
 
 [[models]]
 id = "priced-upstream"
-pricing = {{ prompt = "0.00001", completion = "0.00002", cache_read = "0.000001", reasoning = "0.00004", image = "0.00003" }}
 routes = [ {{ provider = "fake", model = "up" }} ]
+[models.pricing]
+prompt = "0.00001"
+completion = "0.00002"
+cache_read = "0.000001"
+reasoning = "0.00004"
+image = "0.00003"
 """
 
 

@@ -36,7 +36,7 @@ def test_no_sixty_second_window_holds_more_than_the_limit() -> None:
     clock = Clock()
     limiter = MemoryLimiter(clock=clock)
     admitted = []
-    for step in range(600):  # ten minutes at one attempt every second
+    for _ in range(600):  # ten minutes at one attempt every second
         if run(limiter.acquire("k", rpm=7, tpm=None, tokens=1)).allowed:
             admitted.append(clock.now)
         clock.now += 1
