@@ -1,0 +1,48 @@
+"""Small conversions every protocol adapter needs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from patchbay.domain.messages import ImagePart, TextPart, ToolResult
+
+
+def parse_arguments(text: str) -> Any:
+    """A tool call's JSON argument text as a value ({} when empty or not JSON)."""
+    if not text:
+        return {}
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {"_raw": text}
+
+
+def dump_arguments(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"_raw"}:
+        return str(value["_raw"])
+    return orjson.dumps(value if value is not None else {}).decode()
+
+
+def data_url(image: ImagePart) -> str:
+    if image.url:
+        return image.url
+    return f"data:{image.media_type or 'image/png'};base64,{image.data or ''}"
+
+
+def split_data_url(url: str) -> tuple[str | None, str | None]:
+    """``(media_type, base64 data)`` of a data: URL, or ``(None, None)``."""
+    if url.startswith("data:") and ";base64," in url:
+        media, data = url[5:].split(";base64,", 1)
+        return media or None, data
+    return None, None
+
+
+def result_text(result: ToolResult) -> str:
+    return "".join(p.text for p in result.content if isinstance(p, TextPart))
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:24]}"

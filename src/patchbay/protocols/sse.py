@@ -1,0 +1,56 @@
+"""Incremental Server-Sent Events parsing and frame encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    event: str | None
+    data: str
+
+
+class SSEParser:
+    """Feed bytes as they arrive; get complete events. Handles CRLF, split chunks, comments and
+    multi-line data. Memory: one partial event."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        self._buffer += chunk
+        if b"\r" in self._buffer:
+            self._buffer = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *blocks, self._buffer = self._buffer.split(b"\n\n")
+        return [e for e in (self._parse(b) for b in blocks) if e is not None]
+
+    def close(self) -> list[SSEEvent]:
+        rest, self._buffer = self._buffer, b""
+        event = self._parse(rest) if rest.strip() else None
+        return [event] if event is not None else []
+
+    @staticmethod
+    def _parse(block: bytes) -> SSEEvent | None:
+        name: str | None = None
+        data: list[str] = []
+        for raw in block.split(b"\n"):
+            line = raw.decode("utf-8", "replace")
+            if not line or line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+        if not data and name is None:
+            return None
+        return SSEEvent(name, "\n".join(data))
+
+
+def frame(data: object, event: str | None = None) -> bytes:
+    payload = b"data: " + orjson.dumps(data) + b"\n\n"
+    return (b"event: " + event.encode() + b"\n" + payload) if event else payload

@@ -1,0 +1,233 @@
+"""Upstream kind ``anthropic``: canonical ⇄ Anthropic Messages (``/v1/messages``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from patchbay.domain.events import (
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    UsageReport,
+)
+from patchbay.domain.messages import (
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
+from patchbay.domain.requests import ChatRequest
+from patchbay.domain.responses import ChatResponse, FinishReason
+from patchbay.domain.usage import Usage
+from patchbay.protocols.common import dump_arguments, parse_arguments, split_data_url
+from patchbay.protocols.sse import SSEParser
+
+VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+STOP: dict[str, FinishReason] = {"end_turn": "stop", "stop_sequence": "stop",
+                                 "max_tokens": "length", "tool_use": "tool_calls",
+                                 "pause_turn": "stop", "refusal": "content_filter"}
+
+
+def path(upstream_model: str, stream: bool) -> str:
+    return "/v1/messages"
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    headers = {"anthropic-version": VERSION}
+    if api_key:
+        headers["x-api-key"] = api_key
+    return headers
+
+
+def image_block(image: ImagePart) -> dict[str, Any]:
+    media, data = (image.media_type, image.data) if image.data else split_data_url(image.url or "")
+    if data:
+        return {"type": "image", "source": {"type": "base64",
+                                            "media_type": media or "image/png", "data": data}}
+    return {"type": "image", "source": {"type": "url", "url": image.url}}
+
+
+def content_blocks(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for p in parts:
+        if isinstance(p, TextPart):
+            if p.text:
+                blocks.append({"type": "text", "text": p.text})
+        elif isinstance(p, ImagePart):
+            blocks.append(image_block(p))
+        elif isinstance(p, ToolCall):
+            blocks.append({"type": "tool_use", "id": p.id, "name": p.name,
+                           "input": parse_arguments(p.arguments)})
+        elif isinstance(p, ToolResult):
+            inner = content_blocks(p.content)
+            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": p.call_id,
+                                     "content": inner}
+            if p.is_error:
+                block["is_error"] = True
+            blocks.append(block)
+        elif isinstance(p, ReasoningPart) and p.signature:
+            blocks.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
+    return blocks
+
+
+def encode_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Canonical messages → Anthropic turns; tool results ride in user turns, merged."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        role = "assistant" if message.role == "assistant" else "user"
+        blocks = content_blocks(message.parts)
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    return out
+
+
+def _tool_choice(req: ChatRequest) -> dict[str, Any] | None:
+    choice = req.tool_choice
+    if choice is None:
+        return None
+    mapping = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}
+    result = mapping.get(choice.mode) or {"type": "tool", "name": choice.name}
+    if req.parallel_tool_calls is False and choice.mode != "none":
+        result["disable_parallel_tool_use"] = True
+    return result
+
+
+def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": upstream_model,
+        "max_tokens": req.max_output_tokens or DEFAULT_MAX_TOKENS,
+        "messages": encode_messages(req.messages),
+    }
+    if req.system:
+        body["system"] = "".join(p.text for p in req.system)
+    if req.tools:
+        body["tools"] = [{k: v for k, v in (
+            ("name", t.name), ("description", t.description),
+            ("input_schema", t.parameters or {"type": "object", "properties": {}}))
+            if v is not None} for t in req.tools]
+    optional = {"tool_choice": _tool_choice(req) if req.tools else None,
+                "temperature": req.temperature, "top_p": req.top_p,
+                "stop_sequences": list(req.stop) or None}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if req.user:
+        body["metadata"] = {"user_id": req.user}
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def usage_of(data: dict[str, Any]) -> Usage:
+    cached = int(data.get("cache_read_input_tokens") or 0)
+    created = int(data.get("cache_creation_input_tokens") or 0)
+    return Usage(input_tokens=int(data.get("input_tokens") or 0) + cached + created,
+                 output_tokens=int(data.get("output_tokens") or 0), cached_input_tokens=cached)
+
+
+def parse_response(body: dict[str, Any]) -> ChatResponse:
+    parts: list[Part] = []
+    for block in body.get("content") or ():
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(TextPart(block.get("text", "")))
+        elif kind == "thinking":
+            parts.append(ReasoningPart(block.get("thinking", ""), block.get("signature")))
+        elif kind == "tool_use":
+            parts.append(ToolCall(block.get("id", ""), block.get("name", ""),
+                                  dump_arguments(block.get("input"))))
+    return ChatResponse(
+        id=body.get("id", ""), model=body.get("model", ""),
+        message=Message(role="assistant", parts=tuple(parts)),
+        finish_reason=STOP.get(body.get("stop_reason") or "end_turn", "stop"),
+        usage=usage_of(body.get("usage") or {}),
+    )
+
+
+def parse_error(status: int, body: bytes) -> str:
+    try:
+        error = orjson.loads(body).get("error") or {}
+        return str(error.get("message", ""))
+    except (orjson.JSONDecodeError, AttributeError):
+        return body[:200].decode("utf-8", "replace")
+
+
+class StreamParser:
+    def __init__(self) -> None:
+        self.sse = SSEParser()
+        self.usage: dict[str, Any] = {}
+        self.stop: FinishReason = "stop"
+        self.blocks: dict[int, int] = {}  # content block index -> tool call index
+        self.done = False
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return [e for event in self.sse.feed(chunk) for e in self._event(event.data)]
+
+    def close(self) -> list[StreamEvent]:
+        out = [e for event in self.sse.close() for e in self._event(event.data)]
+        if not self.done:
+            self.done = True
+            out.append(StreamError(502, "upstream stream ended early"))
+        return out
+
+    def _event(self, data: str) -> list[StreamEvent]:
+        if self.done or not data:
+            return []
+        event = orjson.loads(data)
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self.usage.update(message.get("usage") or {})
+            return [Start(message.get("id", ""), message.get("model", ""))]
+        if kind == "content_block_start":
+            block = event.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                index = self.blocks[event["index"]] = len(self.blocks)
+                return [ToolCallStart(index, block.get("id", ""), block.get("name", ""))]
+            if block.get("type") == "text" and block.get("text"):
+                return [TextDelta(block["text"])]
+            return []
+        if kind == "content_block_delta":
+            return self._delta(event)
+        if kind == "message_delta":
+            delta = event.get("delta") or {}
+            if delta.get("stop_reason"):
+                self.stop = STOP.get(delta["stop_reason"], "stop")
+            self.usage.update({k: v for k, v in (event.get("usage") or {}).items()
+                               if v is not None})
+            return []
+        if kind == "message_stop":
+            self.done = True
+            return [UsageReport(usage_of(self.usage)), Finish(self.stop)]
+        if kind == "error":
+            self.done = True
+            error = event.get("error") or {}
+            return [StreamError(502, str(error.get("message", "upstream error")),
+                                str(error.get("type", "upstream_error")))]
+        return []
+
+    def _delta(self, event: dict[str, Any]) -> list[StreamEvent]:
+        delta = event.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return [TextDelta(delta.get("text", ""))]
+        if kind == "input_json_delta":
+            index = self.blocks.get(event.get("index", -1))
+            partial = delta.get("partial_json", "")
+            return [ToolCallDelta(index, partial)] if index is not None and partial else []
+        if kind == "thinking_delta":
+            return [ReasoningDelta(delta.get("thinking", ""))]
+        if kind == "signature_delta":
+            return [ReasoningDelta("", signature=delta.get("signature"))]
+        return []

@@ -1,0 +1,215 @@
+"""Upstream kind ``openai`` for translated calls: canonical ⇄ Chat Completions.
+
+(Chat clients on ``openai`` upstreams take the untouched fast path instead.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from patchbay.domain.events import (
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    UsageReport,
+)
+from patchbay.domain.messages import ImagePart, Message, Part, ReasoningPart, TextPart, ToolCall
+from patchbay.domain.messages import ToolResult
+from patchbay.domain.requests import ChatRequest
+from patchbay.domain.responses import ChatResponse, FinishReason
+from patchbay.domain.usage import Usage
+from patchbay.protocols.common import data_url, result_text
+from patchbay.protocols.sse import SSEParser
+from patchbay.services.usage_fields import usage_from_openai_chat
+
+FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+                                   "function_call": "tool_calls",
+                                   "content_filter": "content_filter"}
+
+
+def path(upstream_model: str, stream: bool) -> str:
+    return "/chat/completions"
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _content(parts: tuple[Part, ...]) -> str | list[dict[str, Any]]:
+    items = [p for p in parts if isinstance(p, TextPart | ImagePart)]
+    if all(isinstance(p, TextPart) for p in items):
+        return "".join(p.text for p in items if isinstance(p, TextPart))
+    out: list[dict[str, Any]] = []
+    for p in items:
+        if isinstance(p, TextPart):
+            out.append({"type": "text", "text": p.text})
+        else:
+            image: dict[str, Any] = {"url": data_url(p)}
+            if p.detail:
+                image["detail"] = p.detail
+            out.append({"type": "image_url", "image_url": image})
+    return out
+
+
+def encode_messages(req: ChatRequest) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if req.system:
+        out.append({"role": "system", "content": "".join(p.text for p in req.system)})
+    for message in req.messages:
+        results = [p for p in message.parts if isinstance(p, ToolResult)]
+        for result in results:
+            out.append({"role": "tool", "tool_call_id": result.call_id,
+                        "content": result_text(result)})
+        if results and not any(isinstance(p, TextPart | ImagePart) for p in message.parts):
+            continue
+        role = "user" if message.role == "tool" else message.role
+        entry: dict[str, Any] = {"role": role, "content": _content(message.parts)}
+        calls = message.tool_calls()
+        if calls:
+            entry["tool_calls"] = [{"id": c.id, "type": "function",
+                                    "function": {"name": c.name, "arguments": c.arguments}}
+                                   for c in calls]
+            if not entry["content"]:
+                entry["content"] = None
+        out.append(entry)
+    return out
+
+
+def _tool_choice(req: ChatRequest) -> Any:
+    choice = req.tool_choice
+    if choice is None:
+        return None
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": upstream_model, "messages": encode_messages(req)}
+    if req.tools:
+        body["tools"] = [{"type": "function", "function": {
+            k: v for k, v in (("name", t.name), ("description", t.description),
+                              ("parameters", t.parameters), ("strict", t.strict))
+            if v is not None}} for t in req.tools]
+    optional = {"tool_choice": _tool_choice(req), "parallel_tool_calls": req.parallel_tool_calls,
+                "max_tokens": req.max_output_tokens, "temperature": req.temperature,
+                "top_p": req.top_p, "stop": list(req.stop) or None,
+                "reasoning_effort": req.reasoning_effort, "user": req.user}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    fmt = req.response_format
+    if fmt is not None and fmt.type == "json_schema":
+        schema = {"name": fmt.name or "response", "schema": fmt.schema or {}}
+        if fmt.strict is not None:
+            schema["strict"] = fmt.strict
+        body["response_format"] = {"type": "json_schema", "json_schema": schema}
+    elif fmt is not None:
+        body["response_format"] = {"type": fmt.type}
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def parse_response(body: dict[str, Any]) -> ChatResponse:
+    choice = body["choices"][0]
+    message = choice.get("message") or {}
+    parts: list[Part] = []
+    if message.get("reasoning_content"):
+        parts.append(ReasoningPart(message["reasoning_content"]))
+    if message.get("content"):
+        parts.append(TextPart(message["content"]))
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        parts.append(ToolCall(id=call.get("id", ""), name=function.get("name", ""),
+                              arguments=function.get("arguments") or ""))
+    return ChatResponse(
+        id=body.get("id", ""), model=body.get("model", ""),
+        message=Message(role="assistant", parts=tuple(parts)),
+        finish_reason=FINISH.get(choice.get("finish_reason") or "stop", "stop"),
+        usage=usage_from_openai_chat(body.get("usage")) or Usage(),
+        created=int(body.get("created") or 0),
+    )
+
+
+def parse_error(status: int, body: bytes) -> str:
+    try:
+        error = orjson.loads(body).get("error")
+        return str(error.get("message") if isinstance(error, dict) else error or "")
+    except (orjson.JSONDecodeError, AttributeError):
+        return body[:200].decode("utf-8", "replace")
+
+
+class StreamParser:
+    """Chat chunks → canonical events. Finish is held until the usage chunk or the end."""
+
+    def __init__(self) -> None:
+        self.sse = SSEParser()
+        self.started = False
+        self.finish: FinishReason | None = None
+        self.done = False
+        self.tools_seen: set[int] = set()
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for event in self.sse.feed(chunk):
+            out.extend(self._event(event.data))
+        return out
+
+    def close(self) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for event in self.sse.close():
+            out.extend(self._event(event.data))
+        if not self.done:
+            self.done = True
+            if self.finish is None:
+                return [*out, StreamError(502, "upstream stream ended early")]
+            out.append(Finish(self.finish))
+        return out
+
+    def _event(self, data: str) -> list[StreamEvent]:
+        if self.done:
+            return []
+        if data == "[DONE]":
+            self.done = True
+            return [Finish(self.finish or "stop")]
+        chunk = orjson.loads(data)
+        if "error" in chunk:
+            self.done = True
+            error = chunk["error"] if isinstance(chunk["error"], dict) else {}
+            return [StreamError(502, str(error.get("message", "upstream error")))]
+        out: list[StreamEvent] = []
+        if not self.started:
+            self.started = True
+            out.append(Start(chunk.get("id", ""), chunk.get("model", ""),
+                             int(chunk.get("created") or 0)))
+        for choice in chunk.get("choices") or ():
+            out.extend(self._delta(choice.get("delta") or {}))
+            if choice.get("finish_reason"):
+                self.finish = FINISH.get(choice["finish_reason"], "stop")
+        usage = usage_from_openai_chat(chunk.get("usage"))
+        if usage is not None:
+            out.append(UsageReport(usage))
+        return out
+
+    def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        if delta.get("reasoning_content"):
+            out.append(ReasoningDelta(delta["reasoning_content"]))
+        if delta.get("content"):
+            out.append(TextDelta(delta["content"]))
+        for call in delta.get("tool_calls") or ():
+            index = int(call.get("index", 0))
+            function = call.get("function") or {}
+            if index not in self.tools_seen:
+                self.tools_seen.add(index)
+                out.append(ToolCallStart(index, call.get("id", ""), function.get("name", "")))
+            if function.get("arguments"):
+                out.append(ToolCallDelta(index, function["arguments"]))
+        return out

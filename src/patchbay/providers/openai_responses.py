@@ -1,0 +1,213 @@
+"""Upstream kind ``openai-responses``: canonical ⇄ OpenAI Responses (``/responses``).
+
+The gateway keeps conversations itself, so upstream calls are sent with ``store: false`` and the
+whole history as input items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from patchbay.domain.events import (
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    UsageReport,
+)
+from patchbay.domain.messages import (
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
+from patchbay.domain.requests import ChatRequest
+from patchbay.domain.responses import ChatResponse, FinishReason
+from patchbay.domain.usage import Usage
+from patchbay.protocols.common import data_url, result_text
+from patchbay.protocols.sse import SSEParser
+
+
+def path(upstream_model: str, stream: bool) -> str:
+    return "/responses"
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def encode_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        content: list[dict[str, Any]] = []
+        text_type = "output_text" if message.role == "assistant" else "input_text"
+        for p in message.parts:
+            if isinstance(p, TextPart):
+                content.append({"type": text_type, "text": p.text})
+            elif isinstance(p, ImagePart):
+                content.append({"type": "input_image", "image_url": data_url(p),
+                                "detail": p.detail or "auto"})
+        if content:
+            role = "user" if message.role == "tool" else message.role
+            items.append({"type": "message", "role": role, "content": content})
+        for p in message.parts:
+            if isinstance(p, ToolCall):
+                items.append({"type": "function_call", "call_id": p.id, "name": p.name,
+                              "arguments": p.arguments})
+            elif isinstance(p, ToolResult):
+                items.append({"type": "function_call_output", "call_id": p.call_id,
+                              "output": result_text(p)})
+    return items
+
+
+def _tool_choice(req: ChatRequest) -> Any:
+    choice = req.tool_choice
+    if choice is None:
+        return None
+    return {"type": "function", "name": choice.name} if choice.mode == "tool" else choice.mode
+
+
+def text_format(req: ChatRequest) -> dict[str, Any] | None:
+    fmt = req.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return {"format": {"type": "json_object"}}
+    schema: dict[str, Any] = {"type": "json_schema", "name": fmt.name or "response",
+                              "schema": fmt.schema or {}}
+    if fmt.strict is not None:
+        schema["strict"] = fmt.strict
+    return {"format": schema}
+
+
+def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": upstream_model, "input": encode_input(req.messages),
+                            "store": False}
+    if req.system:
+        body["instructions"] = "".join(p.text for p in req.system)
+    if req.tools:
+        body["tools"] = [{"type": "function", "name": t.name, "description": t.description,
+                          "parameters": t.parameters or {"type": "object", "properties": {}},
+                          "strict": bool(t.strict)} for t in req.tools]
+    optional = {"tool_choice": _tool_choice(req), "parallel_tool_calls": req.parallel_tool_calls,
+                "max_output_tokens": req.max_output_tokens, "temperature": req.temperature,
+                "top_p": req.top_p, "text": text_format(req), "user": req.user,
+                "reasoning": {"effort": req.reasoning_effort} if req.reasoning_effort else None}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def usage_of(data: dict[str, Any] | None) -> Usage:
+    data = data or {}
+    return Usage(
+        input_tokens=int(data.get("input_tokens") or 0),
+        output_tokens=int(data.get("output_tokens") or 0),
+        cached_input_tokens=int((data.get("input_tokens_details") or {}).get("cached_tokens") or 0),
+        reasoning_tokens=int(
+            (data.get("output_tokens_details") or {}).get("reasoning_tokens") or 0),
+    )
+
+
+def output_parts(items: list[dict[str, Any]]) -> list[Part]:
+    parts: list[Part] = []
+    for item in items:
+        kind = item.get("type")
+        if kind == "message":
+            for content in item.get("content") or ():
+                if content.get("type") == "output_text":
+                    parts.append(TextPart(content.get("text", "")))
+        elif kind == "reasoning":
+            text = "".join(s.get("text", "") for s in item.get("summary") or ())
+            parts.append(ReasoningPart(text))
+        elif kind == "function_call":
+            parts.append(ToolCall(item.get("call_id", ""), item.get("name", ""),
+                                  item.get("arguments", "")))
+    return parts
+
+
+def finish_of(response: dict[str, Any], parts: list[Part]) -> FinishReason:
+    if response.get("status") == "incomplete":
+        reason = (response.get("incomplete_details") or {}).get("reason")
+        return "content_filter" if reason == "content_filter" else "length"
+    return "tool_calls" if any(isinstance(p, ToolCall) for p in parts) else "stop"
+
+
+def parse_response(body: dict[str, Any]) -> ChatResponse:
+    parts = output_parts(body.get("output") or [])
+    return ChatResponse(
+        id=body.get("id", ""), model=body.get("model", ""),
+        message=Message(role="assistant", parts=tuple(parts)),
+        finish_reason=finish_of(body, parts), usage=usage_of(body.get("usage")),
+        created=int(body.get("created_at") or 0),
+    )
+
+
+def parse_error(status: int, body: bytes) -> str:
+    try:
+        error = orjson.loads(body).get("error") or {}
+        return str(error.get("message", ""))
+    except (orjson.JSONDecodeError, AttributeError):
+        return body[:200].decode("utf-8", "replace")
+
+
+class StreamParser:
+    def __init__(self) -> None:
+        self.sse = SSEParser()
+        self.calls: dict[int, int] = {}  # output_index -> tool call index
+        self.done = False
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        return [e for event in self.sse.feed(chunk) for e in self._event(event.data)]
+
+    def close(self) -> list[StreamEvent]:
+        out = [e for event in self.sse.close() for e in self._event(event.data)]
+        if not self.done:
+            self.done = True
+            out.append(StreamError(502, "upstream stream ended early"))
+        return out
+
+    def _event(self, data: str) -> list[StreamEvent]:
+        if self.done or not data or data == "[DONE]":
+            return []
+        event = orjson.loads(data)
+        kind = event.get("type", "")
+        if kind == "response.created":
+            response = event.get("response") or {}
+            return [Start(response.get("id", ""), response.get("model", ""),
+                          int(response.get("created_at") or 0))]
+        if kind == "response.output_item.added":
+            item = event.get("item") or {}
+            if item.get("type") == "function_call":
+                index = self.calls[event.get("output_index", 0)] = len(self.calls)
+                return [ToolCallStart(index, item.get("call_id", ""), item.get("name", ""))]
+            return []
+        if kind == "response.output_text.delta":
+            return [TextDelta(event.get("delta", ""))]
+        if kind == "response.function_call_arguments.delta":
+            index = self.calls.get(event.get("output_index", 0))
+            return [ToolCallDelta(index, event.get("delta", ""))] if index is not None else []
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            return [ReasoningDelta(event.get("delta", ""))]
+        if kind in ("response.completed", "response.incomplete"):
+            self.done = True
+            response = event.get("response") or {}
+            parts = output_parts(response.get("output") or [])
+            finish = finish_of(response, parts) if parts or kind != "response.completed" else (
+                "tool_calls" if self.calls else "stop")
+            return [UsageReport(usage_of(response.get("usage"))), Finish(finish)]
+        if kind in ("response.failed", "error"):
+            self.done = True
+            error = event.get("error") or (event.get("response") or {}).get("error") or {}
+            return [StreamError(502, str(error.get("message", "upstream error")))]
+        return []
