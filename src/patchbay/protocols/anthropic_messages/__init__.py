@@ -1,0 +1,1 @@
+"""Anthropic Messages client protocol: decode requests, encode answers and streams."""

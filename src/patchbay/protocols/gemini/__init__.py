@@ -1,0 +1,1 @@
+"""Gemini client protocol: ``generateContent`` and ``streamGenerateContent``."""
