@@ -1,0 +1,1 @@
+"""OpenAI Responses client protocol: decode requests, encode answers and typed event streams."""

@@ -1,0 +1,148 @@
+"""Canonical events → the Responses typed event stream: ``response.created``,
+``response.in_progress``, per output item ``output_item.added`` … deltas … ``output_item.done``,
+and ``response.completed`` (or ``incomplete``) carrying the whole response and its usage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from patchbay.domain.events import (
+    Finish,
+    ReasoningDelta,
+    Start,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    UsageReport,
+)
+from patchbay.domain.messages import ToolCall
+from patchbay.protocols.common import new_id
+from patchbay.protocols.openai_responses.encode import (
+    call_item,
+    message_item,
+    response_object,
+    usage_json,
+)
+from patchbay.services.usage_fields import add_cost
+
+
+class StreamEncoder:
+    def __init__(self, *, model: str, include_usage: bool = True, response_id: str | None = None,
+                 on_complete: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.model = model
+        self.id = response_id or new_id("resp_")
+        self.seq = 0
+        self.output: list[dict[str, Any]] = []
+        self.open: dict[str, Any] | None = None  # the item being streamed
+        self.text: list[str] = []
+        self.calls: dict[int, int] = {}  # tool index -> output index
+        self.usage: UsageReport | None = None
+        self.on_complete = on_complete
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> bytes:
+        body = {"type": kind, "sequence_number": self.seq, **data}
+        self.seq += 1
+        return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(body) + b"\n\n"
+
+    def _snapshot(self, status: str, finish: str = "stop") -> dict[str, Any]:
+        return response_object(self.id, self.model, self.output,
+                               self.usage.usage if self.usage else None, finish, status=status)
+
+    def _close_item(self) -> bytes:
+        item, self.open = self.open, None
+        if item is None:
+            return b""
+        index = len(self.output)
+        if item["type"] == "message":
+            text = "".join(self.text)
+            done = message_item(text, item["id"])
+            self.output.append(done)
+            part = done["content"][0]
+            return (self._emit("response.output_text.done", {
+                "item_id": item["id"], "output_index": index, "content_index": 0, "text": text})
+                + self._emit("response.content_part.done", {
+                    "item_id": item["id"], "output_index": index, "content_index": 0,
+                    "part": part})
+                + self._emit("response.output_item.done", {"output_index": index, "item": done}))
+        done = call_item(ToolCall(item["call_id"], item["name"], "".join(item["args"])),
+                         item["id"])
+        self.output.append(done)
+        return (self._emit("response.function_call_arguments.done", {
+            "item_id": item["id"], "output_index": index, "arguments": done["arguments"]})
+            + self._emit("response.output_item.done", {"output_index": index, "item": done}))
+
+    def _text(self, delta: str) -> bytes:
+        out = b""
+        if self.open is None or self.open["type"] != "message":
+            out += self._close_item()
+            self.open = {"type": "message", "id": new_id("msg_")}
+            self.text = []
+            index = len(self.output)
+            item = {**message_item("", self.open["id"]), "status": "in_progress", "content": []}
+            out += self._emit("response.output_item.added", {"output_index": index, "item": item})
+            out += self._emit("response.content_part.added", {
+                "item_id": self.open["id"], "output_index": index, "content_index": 0,
+                "part": {"type": "output_text", "text": "", "annotations": []}})
+        self.text.append(delta)
+        return out + self._emit("response.output_text.delta", {
+            "item_id": self.open["id"], "output_index": len(self.output), "content_index": 0,
+            "delta": delta})
+
+    def _call_start(self, event: ToolCallStart) -> bytes:
+        out = self._close_item()
+        self.open = {"type": "function_call", "id": new_id("fc_"), "call_id": event.id,
+                     "name": event.name, "args": []}
+        self.calls[event.index] = len(self.output)
+        item = {"id": self.open["id"], "type": "function_call", "status": "in_progress",
+                "call_id": event.id, "name": event.name, "arguments": ""}
+        return out + self._emit("response.output_item.added", {
+            "output_index": len(self.output), "item": item})
+
+    def encode(self, event: StreamEvent) -> bytes:
+        if isinstance(event, TextDelta):
+            return self._text(event.text) if event.text else b""
+        if isinstance(event, ToolCallDelta):
+            if self.open is None or self.open["type"] != "function_call":
+                return b""
+            self.open["args"].append(event.arguments)
+            return self._emit("response.function_call_arguments.delta", {
+                "item_id": self.open["id"], "output_index": len(self.output),
+                "delta": event.arguments})
+        if isinstance(event, ToolCallStart):
+            return self._call_start(event)
+        if isinstance(event, ReasoningDelta):
+            return b""  # reasoning is not streamed to Responses clients as answer text
+        if isinstance(event, Start):
+            snapshot = self._snapshot("in_progress")
+            return (self._emit("response.created", {"response": snapshot})
+                    + self._emit("response.in_progress", {"response": snapshot}))
+        if isinstance(event, UsageReport):
+            self.usage = event
+            return b""
+        if isinstance(event, Finish):
+            return self._finish(event)
+        if isinstance(event, StreamError):
+            failed = self._snapshot("failed")
+            failed["error"] = {"code": "server_error", "message": event.message}
+            return self._close_item() + self._emit("response.failed", {"response": failed})
+        return b""
+
+    def _finish(self, event: Finish) -> bytes:
+        out = self._close_item()
+        finish = event.reason
+        status = "incomplete" if finish in ("length", "content_filter") else "completed"
+        final = self._snapshot(status, finish)
+        if self.usage is not None and final["usage"] is not None:
+            add_cost(final["usage"], self.usage.cost_usd, self.usage.cost_points)
+        if self.on_complete is not None:
+            self.on_complete(orjson.loads(orjson.dumps(final)))
+        kind = "response.incomplete" if status == "incomplete" else "response.completed"
+        return out + self._emit(kind, {"response": final})
+
+
+__all__ = ["StreamEncoder", "usage_json"]
