@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api import admin, bots, chat, health, models, usage
+from patchbay.api import admin, anthropic, bots, chat, gemini, health, models, responses, usage
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.envelopes import protocol_for_path
 from patchbay.api.http import error_response
@@ -82,6 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
+    app.add_route("/v1/messages", anthropic.messages, methods=["POST"])
+    app.add_route("/v1/responses", responses.create, methods=["POST"])
+    app.add_route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"])
+    app.add_route("/v1/responses/{response_id}", responses.remove, methods=["DELETE"])
+    app.add_route("/v1beta/models/{target:path}", gemini.generate, methods=["POST"])
     app.add_route("/v1/models", models.list_models, methods=["GET"])
     app.add_route("/v1/models/{model_id:path}", models.get_model, methods=["GET"])
     app.add_route("/v1beta/models", models.list_models, methods=["GET"])

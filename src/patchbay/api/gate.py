@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import time
 
+from starlette.responses import Response
+
 from patchbay.accounting.query_ids import new_query_id
+from patchbay.api.http import add_headers
 from patchbay.catalog.entries import ModelEntry
-from patchbay.errors import RateLimited
+from patchbay.domain.requests import ChatRequest
+from patchbay.errors import GatewayError, RateLimited
+from patchbay.services.access import authorize
 from patchbay.services.calls import Call
 from patchbay.services.gateway import Gateway
 from patchbay.services.keystore import Principal
+from patchbay.services.proxy import Edge
 
 
 async def open_call(
@@ -50,3 +56,32 @@ async def open_call(
     )
     await gateway.meter.admit(call)
     return call, headers
+
+
+async def serve(
+    gateway: Gateway,
+    principal: Principal,
+    request: ChatRequest,
+    edge: Edge,
+    *,
+    protocol: str,
+    body_size: int,
+) -> Response:
+    """Authorize the canonical request's model, limit, admit, and serve it through ``edge``."""
+    model = authorize(principal, gateway.catalog.get(request.model), request.model)
+    call, headers = await open_call(
+        gateway,
+        principal,
+        model,
+        protocol=protocol,
+        stream=request.stream,
+        body_size=body_size,
+        max_output_tokens=request.max_output_tokens,
+    )
+    try:
+        response = await gateway.proxy.translate(call, request, edge)
+    except GatewayError:
+        gateway.meter.settle(call)
+        raise
+    add_headers(response, headers)
+    return response

@@ -22,10 +22,15 @@ SSE_HEADERS = [
 
 class SSEResponse:
     def __init__(
-        self, body: AsyncGenerator[bytes, None], headers: dict[str, str] | None = None
+        self,
+        body: AsyncGenerator[bytes, None],
+        headers: dict[str, str] | None = None,
+        media_type: str | None = None,
     ) -> None:
         self.body = body
         self.headers = list(SSE_HEADERS)
+        if media_type:
+            self.headers[0] = (b"content-type", media_type.encode())
         for name, value in (headers or {}).items():
             self.headers.append((name.lower().encode(), value.encode()))
 

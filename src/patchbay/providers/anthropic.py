@@ -34,9 +34,14 @@ from patchbay.protocols.sse import SSEParser
 
 VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
-STOP: dict[str, FinishReason] = {"end_turn": "stop", "stop_sequence": "stop",
-                                 "max_tokens": "length", "tool_use": "tool_calls",
-                                 "pause_turn": "stop", "refusal": "content_filter"}
+STOP: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "pause_turn": "stop",
+    "refusal": "content_filter",
+}
 
 
 def path(upstream_model: str, stream: bool) -> str:
@@ -53,8 +58,10 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
 def image_block(image: ImagePart) -> dict[str, Any]:
     media, data = (image.media_type, image.data) if image.data else split_data_url(image.url or "")
     if data:
-        return {"type": "image", "source": {"type": "base64",
-                                            "media_type": media or "image/png", "data": data}}
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": media or "image/png", "data": data},
+        }
     return {"type": "image", "source": {"type": "url", "url": image.url}}
 
 
@@ -67,12 +74,21 @@ def content_blocks(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
         elif isinstance(p, ImagePart):
             blocks.append(image_block(p))
         elif isinstance(p, ToolCall):
-            blocks.append({"type": "tool_use", "id": p.id, "name": p.name,
-                           "input": parse_arguments(p.arguments)})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": p.id,
+                    "name": p.name,
+                    "input": parse_arguments(p.arguments),
+                }
+            )
         elif isinstance(p, ToolResult):
             inner = content_blocks(p.content)
-            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": p.call_id,
-                                     "content": inner}
+            block: dict[str, Any] = {
+                "type": "tool_result",
+                "tool_use_id": p.call_id,
+                "content": inner,
+            }
             if p.is_error:
                 block["is_error"] = True
             blocks.append(block)
@@ -114,13 +130,24 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
     if req.system:
         body["system"] = "".join(p.text for p in req.system)
     if req.tools:
-        body["tools"] = [{k: v for k, v in (
-            ("name", t.name), ("description", t.description),
-            ("input_schema", t.parameters or {"type": "object", "properties": {}}))
-            if v is not None} for t in req.tools]
-    optional = {"tool_choice": _tool_choice(req) if req.tools else None,
-                "temperature": req.temperature, "top_p": req.top_p,
-                "stop_sequences": list(req.stop) or None}
+        body["tools"] = [
+            {
+                k: v
+                for k, v in (
+                    ("name", t.name),
+                    ("description", t.description),
+                    ("input_schema", t.parameters or {"type": "object", "properties": {}}),
+                )
+                if v is not None
+            }
+            for t in req.tools
+        ]
+    optional = {
+        "tool_choice": _tool_choice(req) if req.tools else None,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "stop_sequences": list(req.stop) or None,
+    }
     body.update({k: v for k, v in optional.items() if v is not None})
     if req.user:
         body["metadata"] = {"user_id": req.user}
@@ -132,8 +159,11 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
 def usage_of(data: dict[str, Any]) -> Usage:
     cached = int(data.get("cache_read_input_tokens") or 0)
     created = int(data.get("cache_creation_input_tokens") or 0)
-    return Usage(input_tokens=int(data.get("input_tokens") or 0) + cached + created,
-                 output_tokens=int(data.get("output_tokens") or 0), cached_input_tokens=cached)
+    return Usage(
+        input_tokens=int(data.get("input_tokens") or 0) + cached + created,
+        output_tokens=int(data.get("output_tokens") or 0),
+        cached_input_tokens=cached,
+    )
 
 
 def parse_response(body: dict[str, Any]) -> ChatResponse:
@@ -145,10 +175,14 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         elif kind == "thinking":
             parts.append(ReasoningPart(block.get("thinking", ""), block.get("signature")))
         elif kind == "tool_use":
-            parts.append(ToolCall(block.get("id", ""), block.get("name", ""),
-                                  dump_arguments(block.get("input"))))
+            parts.append(
+                ToolCall(
+                    block.get("id", ""), block.get("name", ""), dump_arguments(block.get("input"))
+                )
+            )
     return ChatResponse(
-        id=body.get("id", ""), model=body.get("model", ""),
+        id=body.get("id", ""),
+        model=body.get("model", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=STOP.get(body.get("stop_reason") or "end_turn", "stop"),
         usage=usage_of(body.get("usage") or {}),
@@ -204,8 +238,9 @@ class StreamParser:
             delta = event.get("delta") or {}
             if delta.get("stop_reason"):
                 self.stop = STOP.get(delta["stop_reason"], "stop")
-            self.usage.update({k: v for k, v in (event.get("usage") or {}).items()
-                               if v is not None})
+            self.usage.update(
+                {k: v for k, v in (event.get("usage") or {}).items() if v is not None}
+            )
             return []
         if kind == "message_stop":
             self.done = True
@@ -213,8 +248,13 @@ class StreamParser:
         if kind == "error":
             self.done = True
             error = event.get("error") or {}
-            return [StreamError(502, str(error.get("message", "upstream error")),
-                                str(error.get("type", "upstream_error")))]
+            return [
+                StreamError(
+                    502,
+                    str(error.get("message", "upstream error")),
+                    str(error.get("type", "upstream_error")),
+                )
+            ]
         return []
 
     def _delta(self, event: dict[str, Any]) -> list[StreamEvent]:

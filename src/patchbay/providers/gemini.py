@@ -36,9 +36,15 @@ from patchbay.domain.usage import Usage
 from patchbay.protocols.common import dump_arguments, parse_arguments, result_text, split_data_url
 from patchbay.protocols.sse import SSEParser
 
-FINISH: dict[str, FinishReason] = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter",
-                                   "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
-                                   "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter"}
+FINISH: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+}
 
 
 def path(upstream_model: str, stream: bool) -> str:
@@ -74,8 +80,9 @@ def encode_parts(message: Message, names: dict[str, str]) -> list[dict[str, Any]
             parts.append({"functionCall": {"name": p.name, "args": parse_arguments(p.arguments)}})
         elif isinstance(p, ToolResult):
             name = p.name or names.get(p.call_id, "tool")
-            parts.append({"functionResponse": {"name": name,
-                                               "response": {"content": result_text(p)}}})
+            parts.append(
+                {"functionResponse": {"name": name, "response": {"content": result_text(p)}}}
+            )
     return parts
 
 
@@ -93,9 +100,16 @@ def encode_contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
 
 def _generation_config(req: ChatRequest) -> dict[str, Any]:
-    config = {k: v for k, v in (("maxOutputTokens", req.max_output_tokens),
-                                ("temperature", req.temperature), ("topP", req.top_p),
-                                ("stopSequences", list(req.stop) or None)) if v is not None}
+    config = {
+        k: v
+        for k, v in (
+            ("maxOutputTokens", req.max_output_tokens),
+            ("temperature", req.temperature),
+            ("topP", req.top_p),
+            ("stopSequences", list(req.stop) or None),
+        )
+        if v is not None
+    }
     fmt = req.response_format
     if fmt is not None and fmt.type != "text":
         config["responseMimeType"] = "application/json"
@@ -109,10 +123,22 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
     if req.system:
         body["systemInstruction"] = {"parts": [{"text": "".join(p.text for p in req.system)}]}
     if req.tools:
-        body["tools"] = [{"functionDeclarations": [
-            {k: v for k, v in (("name", t.name), ("description", t.description),
-                               ("parameters", t.parameters)) if v is not None}
-            for t in req.tools]}]
+        body["tools"] = [
+            {
+                "functionDeclarations": [
+                    {
+                        k: v
+                        for k, v in (
+                            ("name", t.name),
+                            ("description", t.description),
+                            ("parameters", t.parameters),
+                        )
+                        if v is not None
+                    }
+                    for t in req.tools
+                ]
+            }
+        ]
     choice = req.tool_choice
     if choice is not None and req.tools:
         mode = {"auto": "AUTO", "none": "NONE", "required": "ANY", "tool": "ANY"}[choice.mode]
@@ -128,10 +154,12 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
 
 def usage_of(meta: dict[str, Any]) -> Usage:
     thoughts = int(meta.get("thoughtsTokenCount") or 0)
-    return Usage(input_tokens=int(meta.get("promptTokenCount") or 0),
-                 output_tokens=int(meta.get("candidatesTokenCount") or 0) + thoughts,
-                 cached_input_tokens=int(meta.get("cachedContentTokenCount") or 0),
-                 reasoning_tokens=thoughts)
+    return Usage(
+        input_tokens=int(meta.get("promptTokenCount") or 0),
+        output_tokens=int(meta.get("candidatesTokenCount") or 0) + thoughts,
+        cached_input_tokens=int(meta.get("cachedContentTokenCount") or 0),
+        reasoning_tokens=thoughts,
+    )
 
 
 def _parts(raw: list[dict[str, Any]], first_call: int) -> list[Part]:
@@ -140,8 +168,13 @@ def _parts(raw: list[dict[str, Any]], first_call: int) -> list[Part]:
         if "functionCall" in part:
             call = part["functionCall"]
             index = first_call + sum(isinstance(p, ToolCall) for p in parts)
-            parts.append(ToolCall(call.get("id") or call_id(index, call.get("name", "")),
-                                  call.get("name", ""), dump_arguments(call.get("args"))))
+            parts.append(
+                ToolCall(
+                    call.get("id") or call_id(index, call.get("name", "")),
+                    call.get("name", ""),
+                    dump_arguments(call.get("args")),
+                )
+            )
         elif "text" in part:
             text = part["text"]
             parts.append(ReasoningPart(text) if part.get("thought") else TextPart(text))
@@ -159,7 +192,8 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
     parts = _parts((candidate.get("content") or {}).get("parts") or [], 0)
     calls = any(isinstance(p, ToolCall) for p in parts)
     return ChatResponse(
-        id=body.get("responseId", ""), model=body.get("modelVersion", ""),
+        id=body.get("responseId", ""),
+        model=body.get("modelVersion", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=finish_of(candidate.get("finishReason"), calls),
         usage=usage_of(body.get("usageMetadata") or {}),
@@ -211,8 +245,10 @@ class StreamParser:
             elif isinstance(part, ReasoningPart):
                 out.append(ReasoningDelta(part.text))
             elif isinstance(part, ToolCall):
-                out += [ToolCallStart(self.calls, part.id, part.name),
-                        ToolCallDelta(self.calls, part.arguments)]
+                out += [
+                    ToolCallStart(self.calls, part.id, part.name),
+                    ToolCallDelta(self.calls, part.arguments),
+                ]
                 self.calls += 1
         if candidate.get("finishReason"):
             self.finish = candidate["finishReason"]

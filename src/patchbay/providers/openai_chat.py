@@ -20,8 +20,15 @@ from patchbay.domain.events import (
     ToolCallStart,
     UsageReport,
 )
-from patchbay.domain.messages import ImagePart, Message, Part, ReasoningPart, TextPart, ToolCall
-from patchbay.domain.messages import ToolResult
+from patchbay.domain.messages import (
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import Usage
@@ -29,9 +36,13 @@ from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.sse import SSEParser
 from patchbay.services.usage_fields import usage_from_openai_chat
 
-FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
-                                   "function_call": "tool_calls",
-                                   "content_filter": "content_filter"}
+FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
 
 
 def path(upstream_model: str, stream: bool) -> str:
@@ -65,17 +76,23 @@ def encode_messages(req: ChatRequest) -> list[dict[str, Any]]:
     for message in req.messages:
         results = [p for p in message.parts if isinstance(p, ToolResult)]
         for result in results:
-            out.append({"role": "tool", "tool_call_id": result.call_id,
-                        "content": result_text(result)})
+            out.append(
+                {"role": "tool", "tool_call_id": result.call_id, "content": result_text(result)}
+            )
         if results and not any(isinstance(p, TextPart | ImagePart) for p in message.parts):
             continue
         role = "user" if message.role == "tool" else message.role
         entry: dict[str, Any] = {"role": role, "content": _content(message.parts)}
         calls = message.tool_calls()
         if calls:
-            entry["tool_calls"] = [{"id": c.id, "type": "function",
-                                    "function": {"name": c.name, "arguments": c.arguments}}
-                                   for c in calls]
+            entry["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in calls
+            ]
             if not entry["content"]:
                 entry["content"] = None
         out.append(entry)
@@ -94,14 +111,32 @@ def _tool_choice(req: ChatRequest) -> Any:
 def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"model": upstream_model, "messages": encode_messages(req)}
     if req.tools:
-        body["tools"] = [{"type": "function", "function": {
-            k: v for k, v in (("name", t.name), ("description", t.description),
-                              ("parameters", t.parameters), ("strict", t.strict))
-            if v is not None}} for t in req.tools]
-    optional = {"tool_choice": _tool_choice(req), "parallel_tool_calls": req.parallel_tool_calls,
-                "max_tokens": req.max_output_tokens, "temperature": req.temperature,
-                "top_p": req.top_p, "stop": list(req.stop) or None,
-                "reasoning_effort": req.reasoning_effort, "user": req.user}
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    k: v
+                    for k, v in (
+                        ("name", t.name),
+                        ("description", t.description),
+                        ("parameters", t.parameters),
+                        ("strict", t.strict),
+                    )
+                    if v is not None
+                },
+            }
+            for t in req.tools
+        ]
+    optional = {
+        "tool_choice": _tool_choice(req),
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "max_tokens": req.max_output_tokens,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "stop": list(req.stop) or None,
+        "reasoning_effort": req.reasoning_effort,
+        "user": req.user,
+    }
     body.update({k: v for k, v in optional.items() if v is not None})
     fmt = req.response_format
     if fmt is not None and fmt.type == "json_schema":
@@ -127,10 +162,16 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         parts.append(TextPart(message["content"]))
     for call in message.get("tool_calls") or ():
         function = call.get("function") or {}
-        parts.append(ToolCall(id=call.get("id", ""), name=function.get("name", ""),
-                              arguments=function.get("arguments") or ""))
+        parts.append(
+            ToolCall(
+                id=call.get("id", ""),
+                name=function.get("name", ""),
+                arguments=function.get("arguments") or "",
+            )
+        )
     return ChatResponse(
-        id=body.get("id", ""), model=body.get("model", ""),
+        id=body.get("id", ""),
+        model=body.get("model", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=FINISH.get(choice.get("finish_reason") or "stop", "stop"),
         usage=usage_from_openai_chat(body.get("usage")) or Usage(),
@@ -187,8 +228,9 @@ class StreamParser:
         out: list[StreamEvent] = []
         if not self.started:
             self.started = True
-            out.append(Start(chunk.get("id", ""), chunk.get("model", ""),
-                             int(chunk.get("created") or 0)))
+            out.append(
+                Start(chunk.get("id", ""), chunk.get("model", ""), int(chunk.get("created") or 0))
+            )
         for choice in chunk.get("choices") or ():
             out.extend(self._delta(choice.get("delta") or {}))
             if choice.get("finish_reason"):

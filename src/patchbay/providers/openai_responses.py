@@ -54,18 +54,26 @@ def encode_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             if isinstance(p, TextPart):
                 content.append({"type": text_type, "text": p.text})
             elif isinstance(p, ImagePart):
-                content.append({"type": "input_image", "image_url": data_url(p),
-                                "detail": p.detail or "auto"})
+                content.append(
+                    {"type": "input_image", "image_url": data_url(p), "detail": p.detail or "auto"}
+                )
         if content:
             role = "user" if message.role == "tool" else message.role
             items.append({"type": "message", "role": role, "content": content})
         for p in message.parts:
             if isinstance(p, ToolCall):
-                items.append({"type": "function_call", "call_id": p.id, "name": p.name,
-                              "arguments": p.arguments})
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": p.id,
+                        "name": p.name,
+                        "arguments": p.arguments,
+                    }
+                )
             elif isinstance(p, ToolResult):
-                items.append({"type": "function_call_output", "call_id": p.call_id,
-                              "output": result_text(p)})
+                items.append(
+                    {"type": "function_call_output", "call_id": p.call_id, "output": result_text(p)}
+                )
     return items
 
 
@@ -82,26 +90,45 @@ def text_format(req: ChatRequest) -> dict[str, Any] | None:
         return None
     if fmt.type == "json_object":
         return {"format": {"type": "json_object"}}
-    schema: dict[str, Any] = {"type": "json_schema", "name": fmt.name or "response",
-                              "schema": fmt.schema or {}}
+    schema: dict[str, Any] = {
+        "type": "json_schema",
+        "name": fmt.name or "response",
+        "schema": fmt.schema or {},
+    }
     if fmt.strict is not None:
         schema["strict"] = fmt.strict
     return {"format": schema}
 
 
 def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": upstream_model, "input": encode_input(req.messages),
-                            "store": False}
+    body: dict[str, Any] = {
+        "model": upstream_model,
+        "input": encode_input(req.messages),
+        "store": False,
+    }
     if req.system:
         body["instructions"] = "".join(p.text for p in req.system)
     if req.tools:
-        body["tools"] = [{"type": "function", "name": t.name, "description": t.description,
-                          "parameters": t.parameters or {"type": "object", "properties": {}},
-                          "strict": bool(t.strict)} for t in req.tools]
-    optional = {"tool_choice": _tool_choice(req), "parallel_tool_calls": req.parallel_tool_calls,
-                "max_output_tokens": req.max_output_tokens, "temperature": req.temperature,
-                "top_p": req.top_p, "text": text_format(req), "user": req.user,
-                "reasoning": {"effort": req.reasoning_effort} if req.reasoning_effort else None}
+        body["tools"] = [
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.parameters or {"type": "object", "properties": {}},
+                "strict": bool(t.strict),
+            }
+            for t in req.tools
+        ]
+    optional = {
+        "tool_choice": _tool_choice(req),
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "max_output_tokens": req.max_output_tokens,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "text": text_format(req),
+        "user": req.user,
+        "reasoning": {"effort": req.reasoning_effort} if req.reasoning_effort else None,
+    }
     body.update({k: v for k, v in optional.items() if v is not None})
     if stream:
         body["stream"] = True
@@ -115,7 +142,8 @@ def usage_of(data: dict[str, Any] | None) -> Usage:
         output_tokens=int(data.get("output_tokens") or 0),
         cached_input_tokens=int((data.get("input_tokens_details") or {}).get("cached_tokens") or 0),
         reasoning_tokens=int(
-            (data.get("output_tokens_details") or {}).get("reasoning_tokens") or 0),
+            (data.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
+        ),
     )
 
 
@@ -131,8 +159,9 @@ def output_parts(items: list[dict[str, Any]]) -> list[Part]:
             text = "".join(s.get("text", "") for s in item.get("summary") or ())
             parts.append(ReasoningPart(text))
         elif kind == "function_call":
-            parts.append(ToolCall(item.get("call_id", ""), item.get("name", ""),
-                                  item.get("arguments", "")))
+            parts.append(
+                ToolCall(item.get("call_id", ""), item.get("name", ""), item.get("arguments", ""))
+            )
     return parts
 
 
@@ -146,9 +175,11 @@ def finish_of(response: dict[str, Any], parts: list[Part]) -> FinishReason:
 def parse_response(body: dict[str, Any]) -> ChatResponse:
     parts = output_parts(body.get("output") or [])
     return ChatResponse(
-        id=body.get("id", ""), model=body.get("model", ""),
+        id=body.get("id", ""),
+        model=body.get("model", ""),
         message=Message(role="assistant", parts=tuple(parts)),
-        finish_reason=finish_of(body, parts), usage=usage_of(body.get("usage")),
+        finish_reason=finish_of(body, parts),
+        usage=usage_of(body.get("usage")),
         created=int(body.get("created_at") or 0),
     )
 
@@ -184,8 +215,13 @@ class StreamParser:
         kind = event.get("type", "")
         if kind == "response.created":
             response = event.get("response") or {}
-            return [Start(response.get("id", ""), response.get("model", ""),
-                          int(response.get("created_at") or 0))]
+            return [
+                Start(
+                    response.get("id", ""),
+                    response.get("model", ""),
+                    int(response.get("created_at") or 0),
+                )
+            ]
         if kind == "response.output_item.added":
             item = event.get("item") or {}
             if item.get("type") == "function_call":
@@ -203,8 +239,11 @@ class StreamParser:
             self.done = True
             response = event.get("response") or {}
             parts = output_parts(response.get("output") or [])
-            finish = finish_of(response, parts) if parts or kind != "response.completed" else (
-                "tool_calls" if self.calls else "stop")
+            finish = (
+                finish_of(response, parts)
+                if parts or kind != "response.completed"
+                else ("tool_calls" if self.calls else "stop")
+            )
             return [UsageReport(usage_of(response.get("usage"))), Finish(finish)]
         if kind in ("response.failed", "error"):
             self.done = True

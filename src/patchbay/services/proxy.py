@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.responses import Response
@@ -21,6 +21,7 @@ from patchbay.api.sse import SSEResponse
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.assemble import assemble
 from patchbay.domain.events import StreamError, StreamEvent, TextDelta, ToolCallDelta, UsageReport
+from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
 from patchbay.errors import GatewayError, UpstreamError
 from patchbay.protocols.openai_chat import decode as chat_decode
@@ -36,6 +37,17 @@ from patchbay.upstream.client import UpstreamClient
 from patchbay.upstream.errors import is_retryable
 
 Attempt = Callable[[RouteEntry], Awaitable[Response]]
+
+
+@dataclass
+class Edge:
+    """How one client protocol renders answers: whole, as a stream, and what it keeps after."""
+
+    encode: Callable[[ChatResponse], dict[str, Any]]
+    stream_encoder: Callable[[str], Any]
+    with_cost: bool = False  # OpenAI-shape answers carry usage.cost and usage.cost_points
+    stream_media_type: str | None = None
+    on_answer: Callable[[ChatResponse, dict[str, Any]], None] | None = None
 
 
 class Proxy:
@@ -100,27 +112,54 @@ class Proxy:
     async def _chat_translated(
         self, call: Call, route: RouteEntry, body: dict[str, Any]
     ) -> Response:
-        request = chat_decode.decode_request(body)
+        options = body.get("stream_options")
+        include = isinstance(options, dict) and options.get("include_usage") is True
+        edge = Edge(
+            chat_encode.encode_response,
+            lambda model: chat_stream.StreamEncoder(model=model, include_usage=include),
+            with_cost=True,
+        )
+        return await self.translated(call, route, chat_decode.decode_request(body), edge)
+
+    async def translate(self, call: Call, request: ChatRequest, edge: Edge) -> Response:
+        """Serve a canonical request on any route of the call's model, with failover."""
+
+        async def attempt(route: RouteEntry) -> Response:
+            return await self.translated(call, route, request, edge)
+
+        return await self.with_failover(call, attempt)
+
+    async def translated(
+        self, call: Call, route: RouteEntry, request: ChatRequest, edge: Edge
+    ) -> Response:
         if call.stream:
             events = await upstream_events.open_events(self.client, route, request, call.model.id)
-            options = body.get("stream_options")
-            include = isinstance(options, dict) and options.get("include_usage") is True
-            encoder = chat_stream.StreamEncoder(model=call.model.id, include_usage=include)
-            return SSEResponse(self.encode_events(call, events, encoder.encode))
+            encoder = edge.stream_encoder(call.model.id)
+            return SSEResponse(
+                self.encode_events(call, events, encoder.encode), media_type=edge.stream_media_type
+            )
         if route.provider.kind == "echo":
             events = await upstream_events.open_events(self.client, route, request, call.model.id)
             answer = await assemble(events)
         else:
             answer = await upstream_events.complete(self.client, route, request)
-        return json_response(self.priced(call, answer, chat_encode.encode_response))
+        data = self.priced(call, answer, edge.encode, with_cost=edge.with_cost)
+        if edge.on_answer is not None:
+            edge.on_answer(answer, data)
+        return json_response(data)
 
     def priced(
-        self, call: Call, answer: ChatResponse, encode: Callable[[ChatResponse], dict[str, Any]]
+        self,
+        call: Call,
+        answer: ChatResponse,
+        encode: Callable[[ChatResponse], dict[str, Any]],
+        *,
+        with_cost: bool = True,
     ) -> dict[str, Any]:
         call.usage = answer.usage
         self.meter.settle(call)
         data = encode(replace(answer, model=call.model.id))
-        if isinstance(data.get("usage"), dict):
+        if with_cost and isinstance(data.get("usage"), dict):
             add_cost(data["usage"], call.cost_usd, call.cost_points)
         return data
 

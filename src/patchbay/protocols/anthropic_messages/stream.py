@@ -42,52 +42,88 @@ class StreamEncoder:
         out = self._close()
         self.block += 1
         self.open_kind = kind
-        return out + self._emit("content_block_start", {"index": self.block,
-                                                        "content_block": block})
+        return out + self._emit(
+            "content_block_start", {"index": self.block, "content_block": block}
+        )
 
     def encode(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):
-            out = b"" if self.open_kind == "text" else self._open("text", {"type": "text",
-                                                                           "text": ""})
-            return out + self._emit("content_block_delta", {
-                "index": self.block, "delta": {"type": "text_delta", "text": event.text}})
+            out = (
+                b""
+                if self.open_kind == "text"
+                else self._open("text", {"type": "text", "text": ""})
+            )
+            return out + self._emit(
+                "content_block_delta",
+                {"index": self.block, "delta": {"type": "text_delta", "text": event.text}},
+            )
         if isinstance(event, ToolCallDelta):
-            return self._emit("content_block_delta", {
-                "index": self.tools.get(event.index, self.block),
-                "delta": {"type": "input_json_delta", "partial_json": event.arguments}})
+            return self._emit(
+                "content_block_delta",
+                {
+                    "index": self.tools.get(event.index, self.block),
+                    "delta": {"type": "input_json_delta", "partial_json": event.arguments},
+                },
+            )
         if isinstance(event, ToolCallStart):
-            out = self._open("tool", {"type": "tool_use", "id": event.id, "name": event.name,
-                                      "input": {}})
+            out = self._open(
+                "tool", {"type": "tool_use", "id": event.id, "name": event.name, "input": {}}
+            )
             self.tools[event.index] = self.block
             return out
         if isinstance(event, ReasoningDelta):
             return self._reasoning(event)
         if isinstance(event, Start):
-            message = {"id": message_id(event.id), "type": "message", "role": "assistant",
-                       "model": self.model, "content": [], "stop_reason": None,
-                       "stop_sequence": None, "usage": usage_json(Usage())}
+            message = {
+                "id": message_id(event.id),
+                "type": "message",
+                "role": "assistant",
+                "model": self.model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": usage_json(Usage()),
+            }
             return self._emit("message_start", {"message": message}) + self._emit("ping", {})
         if isinstance(event, UsageReport):
             self.usage = event.usage
             return b""
         if isinstance(event, Finish):
-            return self._close() + self._emit("message_delta", {
-                "delta": {"stop_reason": STOP[event.reason], "stop_sequence": None},
-                "usage": usage_json(self.usage)}) + self._emit("message_stop", {})
+            return (
+                self._close()
+                + self._emit(
+                    "message_delta",
+                    {
+                        "delta": {"stop_reason": STOP[event.reason], "stop_sequence": None},
+                        "usage": usage_json(self.usage),
+                    },
+                )
+                + self._emit("message_stop", {})
+            )
         if isinstance(event, StreamError):
             kind = "overloaded_error" if event.status in (429, 503, 529) else "api_error"
-            return self._close() + self._emit("error", {"error": {
-                "type": kind, "message": event.message}})
+            return self._close() + self._emit(
+                "error", {"error": {"type": kind, "message": event.message}}
+            )
         return b""
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
-        out = b"" if self.open_kind == "thinking" else self._open(
-            "thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        out = (
+            b""
+            if self.open_kind == "thinking"
+            else self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        )
         if event.text:
-            out += self._emit("content_block_delta", {
-                "index": self.block, "delta": {"type": "thinking_delta", "thinking": event.text}})
+            out += self._emit(
+                "content_block_delta",
+                {"index": self.block, "delta": {"type": "thinking_delta", "thinking": event.text}},
+            )
         if event.signature:
-            out += self._emit("content_block_delta", {
-                "index": self.block,
-                "delta": {"type": "signature_delta", "signature": event.signature}})
+            out += self._emit(
+                "content_block_delta",
+                {
+                    "index": self.block,
+                    "delta": {"type": "signature_delta", "signature": event.signature},
+                },
+            )
         return out

@@ -61,8 +61,9 @@ def _parts(raw: Any, where: str, calls: _Calls) -> list[Part]:
             response = answer.get("response")
             text = response.get("content", response) if isinstance(response, dict) else response
             text = text if isinstance(text, str) else dump_arguments(text)
-            parts.append(ToolResult(answer.get("id") or calls.answer(name), (TextPart(text),),
-                                    name=name))
+            parts.append(
+                ToolResult(answer.get("id") or calls.answer(name), (TextPart(text),), name=name)
+            )
         else:
             raise RequestInvalid("unsupported part", at)
     return parts
@@ -75,15 +76,23 @@ def _tools(raw: Any) -> tuple[ToolDefinition, ...]:
     out = []
     for i, tool in enumerate(raw):
         for j, decl in enumerate((tool or {}).get("functionDeclarations") or ()):
-            _require(isinstance(decl.get("name"), str), "functionDeclarations need a name",
-                     f"tools[{i}].functionDeclarations[{j}].name")
-            out.append(ToolDefinition(decl["name"], decl.get("description"),
-                                      decl.get("parameters") or decl.get("parametersJsonSchema")))
+            _require(
+                isinstance(decl.get("name"), str),
+                "functionDeclarations need a name",
+                f"tools[{i}].functionDeclarations[{j}].name",
+            )
+            out.append(
+                ToolDefinition(
+                    decl["name"],
+                    decl.get("description"),
+                    decl.get("parameters") or decl.get("parametersJsonSchema"),
+                )
+            )
     return tuple(out)
 
 
 def _choice(body: dict[str, Any]) -> ToolChoice | None:
-    config = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {})
+    config = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
     mode = config.get("mode")
     if not mode:
         return None
@@ -97,14 +106,18 @@ def _format(config: dict[str, Any]) -> ResponseFormat | None:
     if config.get("responseMimeType") != "application/json":
         return None
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
-    return ResponseFormat("json_schema", name="response", schema=schema) if schema \
+    return (
+        ResponseFormat("json_schema", name="response", schema=schema)
+        if schema
         else ResponseFormat("json_object")
+    )
 
 
 def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
     contents = body.get("contents")
-    _require(isinstance(contents, list) and contents, "contents must be a non-empty array",
-             "contents")
+    _require(
+        isinstance(contents, list) and contents, "contents must be a non-empty array", "contents"
+    )
     calls = _Calls()
     messages = []
     for i, content in enumerate(contents):
@@ -113,17 +126,32 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         parts = _parts(content.get("parts"), f"contents[{i}].parts", calls)
         messages.append(Message(role=role, parts=tuple(parts)))
     system = body.get("systemInstruction") or body.get("system_instruction")
-    system_parts = [p for p in _parts(system.get("parts") or [], "systemInstruction.parts",
-                                      _Calls()) if isinstance(p, TextPart)] if system else []
+    system_parts = (
+        [
+            p
+            for p in _parts(system.get("parts") or [], "systemInstruction.parts", _Calls())
+            if isinstance(p, TextPart)
+        ]
+        if system
+        else []
+    )
     config = body.get("generationConfig") or {}
     _require(isinstance(config, dict), "generationConfig must be an object", "generationConfig")
     limit = config.get("maxOutputTokens")
-    _require(limit is None or (isinstance(limit, int) and limit > 0),
-             "maxOutputTokens must be a positive integer", "generationConfig.maxOutputTokens")
+    _require(
+        limit is None or (isinstance(limit, int) and limit > 0),
+        "maxOutputTokens must be a positive integer",
+        "generationConfig.maxOutputTokens",
+    )
     return ChatRequest(
-        model=model or "", messages=tuple(messages), system=tuple(system_parts),
-        tools=_tools(body.get("tools")), tool_choice=_choice(body),
-        response_format=_format(config), max_output_tokens=limit,
-        temperature=config.get("temperature"), top_p=config.get("topP"),
+        model=model or "",
+        messages=tuple(messages),
+        system=tuple(system_parts),
+        tools=_tools(body.get("tools")),
+        tool_choice=_choice(body),
+        response_format=_format(config),
+        max_output_tokens=limit,
+        temperature=config.get("temperature"),
+        top_p=config.get("topP"),
         stop=tuple(config.get("stopSequences") or ()),
     )

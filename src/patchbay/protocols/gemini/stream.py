@@ -34,8 +34,11 @@ class StreamEncoder:
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish:
             candidate["finishReason"] = finish
-        body: dict[str, Any] = {"candidates": [candidate], "modelVersion": self.model,
-                                "responseId": self.id}
+        body: dict[str, Any] = {
+            "candidates": [candidate],
+            "modelVersion": self.model,
+            "responseId": self.id,
+        }
         if finish:
             body["usageMetadata"] = usage_json(self.usage)
         return b"data: " + orjson.dumps(body) + b"\r\n\r\n"
@@ -58,8 +61,10 @@ class StreamEncoder:
             self.usage = event.usage
             return b""
         if isinstance(event, Finish):
-            parts = [call_part(ToolCall(c[0], c[1], "".join(c[2:])))
-                     for _, c in sorted(self.calls.items())]
+            parts = [
+                call_part(ToolCall(c[0], c[1], "".join(c[2:])))
+                for _, c in sorted(self.calls.items())
+            ]
             return self._chunk(parts, FINISH[event.reason])
         if isinstance(event, StreamError):
             status = "UNAVAILABLE" if event.status >= 500 else "INVALID_ARGUMENT"

@@ -32,8 +32,11 @@ def _content(raw: Any, where: str) -> list[Part]:
             url = item.get("image_url")
             _require(isinstance(url, str), "input_image needs an image_url", f"{at}.image_url")
             media, data = split_data_url(url)
-            parts.append(ImagePart(data=data, media_type=media, detail=item.get("detail"))
-                         if data else ImagePart(url=url, detail=item.get("detail")))
+            parts.append(
+                ImagePart(data=data, media_type=media, detail=item.get("detail"))
+                if data
+                else ImagePart(url=url, detail=item.get("detail"))
+            )
         else:
             raise RequestInvalid(f"unsupported content type '{kind}'", f"{at}.type")
     return parts
@@ -50,14 +53,19 @@ def decode_input(raw: Any) -> list[Message]:
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role")
-            _require(role in ("user", "assistant", "system", "developer"),
-                     "role must be user, assistant, system or developer", f"{at}.role")
-            messages.append(Message(role=role, parts=tuple(_content(item.get("content"),
-                                                                    f"{at}.content"))))
+            _require(
+                role in ("user", "assistant", "system", "developer"),
+                "role must be user, assistant, system or developer",
+                f"{at}.role",
+            )
+            messages.append(
+                Message(role=role, parts=tuple(_content(item.get("content"), f"{at}.content")))
+            )
         elif kind == "function_call":
             _require(isinstance(item.get("name"), str), "function_call needs a name", at)
-            call = ToolCall(str(item.get("call_id", "")), item["name"],
-                            str(item.get("arguments") or ""))
+            call = ToolCall(
+                str(item.get("call_id", "")), item["name"], str(item.get("arguments") or "")
+            )
             if messages and messages[-1].role == "assistant":
                 messages[-1] = Message("assistant", messages[-1].parts + (call,))
             else:
@@ -80,12 +88,19 @@ def _tools(raw: Any) -> tuple[ToolDefinition, ...]:
     _require(isinstance(raw, list), "tools must be an array", "tools")
     out = []
     for i, tool in enumerate(raw):
-        _require(isinstance(tool, dict) and tool.get("type") == "function",
-                 "only function tools are supported", f"tools[{i}].type")
-        _require(isinstance(tool.get("name"), str), "function tools need a name",
-                 f"tools[{i}].name")
-        out.append(ToolDefinition(tool["name"], tool.get("description"), tool.get("parameters"),
-                                  tool.get("strict")))
+        _require(
+            isinstance(tool, dict) and tool.get("type") == "function",
+            "only function tools are supported",
+            f"tools[{i}].type",
+        )
+        _require(
+            isinstance(tool.get("name"), str), "function tools need a name", f"tools[{i}].name"
+        )
+        out.append(
+            ToolDefinition(
+                tool["name"], tool.get("description"), tool.get("parameters"), tool.get("strict")
+            )
+        )
     return tuple(out)
 
 
@@ -94,8 +109,11 @@ def _choice(raw: Any) -> ToolChoice | None:
         return None
     if raw in ("auto", "none", "required"):
         return ToolChoice(raw)
-    _require(isinstance(raw, dict) and isinstance(raw.get("name"), str),
-             "tool_choice is not valid", "tool_choice")
+    _require(
+        isinstance(raw, dict) and isinstance(raw.get("name"), str),
+        "tool_choice is not valid",
+        "tool_choice",
+    )
     return ToolChoice("tool", raw["name"])
 
 
@@ -113,21 +131,32 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
     _require(isinstance(body.get("model"), str) and body["model"], "model is required", "model")
     _require("input" in body, "input is required", "input")
     limit = body.get("max_output_tokens")
-    _require(limit is None or (isinstance(limit, int) and not isinstance(limit, bool)
-                               and limit > 0), "max_output_tokens must be a positive integer",
-             "max_output_tokens")
+    _require(
+        limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit > 0),
+        "max_output_tokens must be a positive integer",
+        "max_output_tokens",
+    )
     stream = body.get("stream")
     _require(stream is None or isinstance(stream, bool), "stream must be a boolean", "stream")
     instructions = body.get("instructions")
-    _require(instructions is None or isinstance(instructions, str),
-             "instructions must be a string", "instructions")
+    _require(
+        instructions is None or isinstance(instructions, str),
+        "instructions must be a string",
+        "instructions",
+    )
     reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     return ChatRequest(
-        model=model or body["model"], messages=tuple(decode_input(body["input"])),
+        model=model or body["model"],
+        messages=tuple(decode_input(body["input"])),
         system=(TextPart(instructions),) if instructions else (),
-        tools=_tools(body.get("tools")), tool_choice=_choice(body.get("tool_choice")),
+        tools=_tools(body.get("tools")),
+        tool_choice=_choice(body.get("tool_choice")),
         parallel_tool_calls=body.get("parallel_tool_calls"),
-        response_format=_format(body.get("text")), max_output_tokens=limit,
-        temperature=body.get("temperature"), top_p=body.get("top_p"),
-        reasoning_effort=reasoning.get("effort"), stream=stream is True, user=body.get("user"),
+        response_format=_format(body.get("text")),
+        max_output_tokens=limit,
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        reasoning_effort=reasoning.get("effort"),
+        stream=stream is True,
+        user=body.get("user"),
     )

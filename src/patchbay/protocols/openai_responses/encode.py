@@ -12,22 +12,34 @@ from patchbay.protocols.common import new_id
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:
-    return {"input_tokens": usage.input_tokens,
-            "input_tokens_details": {"cached_tokens": usage.cached_input_tokens},
-            "output_tokens": usage.output_tokens,
-            "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-            "total_tokens": usage.total_tokens}
+    return {
+        "input_tokens": usage.input_tokens,
+        "input_tokens_details": {"cached_tokens": usage.cached_input_tokens},
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def message_item(text: str, item_id: str | None = None) -> dict[str, Any]:
-    return {"id": item_id or new_id("msg_"), "type": "message", "role": "assistant",
-            "status": "completed",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    return {
+        "id": item_id or new_id("msg_"),
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
 
 
 def call_item(call: ToolCall, item_id: str | None = None) -> dict[str, Any]:
-    return {"id": item_id or new_id("fc_"), "type": "function_call", "status": "completed",
-            "call_id": call.id, "name": call.name, "arguments": call.arguments}
+    return {
+        "id": item_id or new_id("fc_"),
+        "type": "function_call",
+        "status": "completed",
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": call.arguments,
+    }
 
 
 def output_items(resp: ChatResponse) -> list[dict[str, Any]]:
@@ -35,29 +47,53 @@ def output_items(resp: ChatResponse) -> list[dict[str, Any]]:
     text = "".join(p.text for p in resp.message.parts if isinstance(p, TextPart))
     reasoning = "".join(p.text for p in resp.message.parts if isinstance(p, ReasoningPart))
     if reasoning:
-        items.append({"id": new_id("rs_"), "type": "reasoning",
-                      "summary": [{"type": "summary_text", "text": reasoning}]})
+        items.append(
+            {
+                "id": new_id("rs_"),
+                "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": reasoning}],
+            }
+        )
     if text:
         items.append(message_item(text))
     items += [call_item(c) for c in resp.message.tool_calls()]
     return items
 
 
-def response_object(response_id: str, model: str, output: list[dict[str, Any]],
-                    usage: Usage | None, finish: str, created: int | None = None,
-                    status: str | None = None) -> dict[str, Any]:
+def response_object(
+    response_id: str,
+    model: str,
+    output: list[dict[str, Any]],
+    usage: Usage | None,
+    finish: str,
+    created: int | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     incomplete = finish in ("length", "content_filter")
     reason = "max_output_tokens" if finish == "length" else "content_filter"
     return {
-        "id": response_id, "object": "response", "created_at": created or int(time.time()),
+        "id": response_id,
+        "object": "response",
+        "created_at": created or int(time.time()),
         "status": status or ("incomplete" if incomplete else "completed"),
         "incomplete_details": {"reason": reason} if incomplete else None,
-        "error": None, "model": model, "output": output, "parallel_tool_calls": True,
-        "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}},
+        "error": None,
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "text": {"format": {"type": "text"}},
         "usage": usage_json(usage) if usage is not None else None,
     }
 
 
 def encode_response(resp: ChatResponse, response_id: str | None = None) -> dict[str, Any]:
-    return response_object(response_id or new_id("resp_"), resp.model, output_items(resp),
-                           resp.usage, resp.finish_reason, resp.created or None)
+    return response_object(
+        response_id or new_id("resp_"),
+        resp.model,
+        output_items(resp),
+        resp.usage,
+        resp.finish_reason,
+        resp.created or None,
+    )

@@ -32,8 +32,14 @@ from patchbay.services.usage_fields import add_cost
 
 
 class StreamEncoder:
-    def __init__(self, *, model: str, include_usage: bool = True, response_id: str | None = None,
-                 on_complete: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        include_usage: bool = True,
+        response_id: str | None = None,
+        on_complete: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.model = model
         self.id = response_id or new_id("resp_")
         self.seq = 0
@@ -50,8 +56,14 @@ class StreamEncoder:
         return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(body) + b"\n\n"
 
     def _snapshot(self, status: str, finish: str = "stop") -> dict[str, Any]:
-        return response_object(self.id, self.model, self.output,
-                               self.usage.usage if self.usage else None, finish, status=status)
+        return response_object(
+            self.id,
+            self.model,
+            self.output,
+            self.usage.usage if self.usage else None,
+            finish,
+            status=status,
+        )
 
     def _close_item(self) -> bytes:
         item, self.open = self.open, None
@@ -63,18 +75,33 @@ class StreamEncoder:
             done = message_item(text, item["id"])
             self.output.append(done)
             part = done["content"][0]
-            return (self._emit("response.output_text.done", {
-                "item_id": item["id"], "output_index": index, "content_index": 0, "text": text})
-                + self._emit("response.content_part.done", {
-                    "item_id": item["id"], "output_index": index, "content_index": 0,
-                    "part": part})
-                + self._emit("response.output_item.done", {"output_index": index, "item": done}))
-        done = call_item(ToolCall(item["call_id"], item["name"], "".join(item["args"])),
-                         item["id"])
+            return (
+                self._emit(
+                    "response.output_text.done",
+                    {
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "text": text,
+                    },
+                )
+                + self._emit(
+                    "response.content_part.done",
+                    {
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "part": part,
+                    },
+                )
+                + self._emit("response.output_item.done", {"output_index": index, "item": done})
+            )
+        done = call_item(ToolCall(item["call_id"], item["name"], "".join(item["args"])), item["id"])
         self.output.append(done)
-        return (self._emit("response.function_call_arguments.done", {
-            "item_id": item["id"], "output_index": index, "arguments": done["arguments"]})
-            + self._emit("response.output_item.done", {"output_index": index, "item": done}))
+        return self._emit(
+            "response.function_call_arguments.done",
+            {"item_id": item["id"], "output_index": index, "arguments": done["arguments"]},
+        ) + self._emit("response.output_item.done", {"output_index": index, "item": done})
 
     def _text(self, delta: str) -> bytes:
         out = b""
@@ -85,23 +112,47 @@ class StreamEncoder:
             index = len(self.output)
             item = {**message_item("", self.open["id"]), "status": "in_progress", "content": []}
             out += self._emit("response.output_item.added", {"output_index": index, "item": item})
-            out += self._emit("response.content_part.added", {
-                "item_id": self.open["id"], "output_index": index, "content_index": 0,
-                "part": {"type": "output_text", "text": "", "annotations": []}})
+            out += self._emit(
+                "response.content_part.added",
+                {
+                    "item_id": self.open["id"],
+                    "output_index": index,
+                    "content_index": 0,
+                    "part": {"type": "output_text", "text": "", "annotations": []},
+                },
+            )
         self.text.append(delta)
-        return out + self._emit("response.output_text.delta", {
-            "item_id": self.open["id"], "output_index": len(self.output), "content_index": 0,
-            "delta": delta})
+        return out + self._emit(
+            "response.output_text.delta",
+            {
+                "item_id": self.open["id"],
+                "output_index": len(self.output),
+                "content_index": 0,
+                "delta": delta,
+            },
+        )
 
     def _call_start(self, event: ToolCallStart) -> bytes:
         out = self._close_item()
-        self.open = {"type": "function_call", "id": new_id("fc_"), "call_id": event.id,
-                     "name": event.name, "args": []}
+        self.open = {
+            "type": "function_call",
+            "id": new_id("fc_"),
+            "call_id": event.id,
+            "name": event.name,
+            "args": [],
+        }
         self.calls[event.index] = len(self.output)
-        item = {"id": self.open["id"], "type": "function_call", "status": "in_progress",
-                "call_id": event.id, "name": event.name, "arguments": ""}
-        return out + self._emit("response.output_item.added", {
-            "output_index": len(self.output), "item": item})
+        item = {
+            "id": self.open["id"],
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": event.id,
+            "name": event.name,
+            "arguments": "",
+        }
+        return out + self._emit(
+            "response.output_item.added", {"output_index": len(self.output), "item": item}
+        )
 
     def encode(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):
@@ -110,17 +161,23 @@ class StreamEncoder:
             if self.open is None or self.open["type"] != "function_call":
                 return b""
             self.open["args"].append(event.arguments)
-            return self._emit("response.function_call_arguments.delta", {
-                "item_id": self.open["id"], "output_index": len(self.output),
-                "delta": event.arguments})
+            return self._emit(
+                "response.function_call_arguments.delta",
+                {
+                    "item_id": self.open["id"],
+                    "output_index": len(self.output),
+                    "delta": event.arguments,
+                },
+            )
         if isinstance(event, ToolCallStart):
             return self._call_start(event)
         if isinstance(event, ReasoningDelta):
             return b""  # reasoning is not streamed to Responses clients as answer text
         if isinstance(event, Start):
             snapshot = self._snapshot("in_progress")
-            return (self._emit("response.created", {"response": snapshot})
-                    + self._emit("response.in_progress", {"response": snapshot}))
+            return self._emit("response.created", {"response": snapshot}) + self._emit(
+                "response.in_progress", {"response": snapshot}
+            )
         if isinstance(event, UsageReport):
             self.usage = event
             return b""
