@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"])
     app.add_route("/v1/responses/{response_id}", responses.remove, methods=["DELETE"])
     app.add_route("/v1beta/models/{target:path}", gemini.generate, methods=["POST"])
+    app.add_route("/v1/models/{target:path}", gemini.generate, methods=["POST"])  # genai SDK
     app.add_route("/v1/models", models.list_models, methods=["GET"])
     app.add_route("/v1/models/{model_id:path}", models.get_model, methods=["GET"])
     app.add_route("/v1beta/models", models.list_models, methods=["GET"])

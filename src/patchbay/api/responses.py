@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -64,7 +65,7 @@ def _edge(gateway: Gateway, account_id: int, request: ChatRequest, store: bool) 
         return encode.encode_response(answer, response_id)
 
     def on_answer(answer: ChatResponse, data: dict[str, Any]) -> None:
-        kept(data)
+        kept(orjson.loads(orjson.dumps(data)))  # plain JSON values (the cost is a Fragment)
 
     return Edge(
         whole,
