@@ -1,6 +1,7 @@
-"""A real Chat Completions server on loopback, for tests: answers ``You said: <last user text>``,
-streams word by word, reports usage like OpenAI (usage chunk only with include_usage), checks
-its key, records every request, and can be told to fail or stall."""
+"""A real upstream on loopback speaking Chat Completions, Responses, Anthropic Messages and
+Gemini (see fake_brain for what it answers): streams word by word with each protocol's events,
+reports usage as each API does, checks its key the way each API does, records every request, and
+can be told to fail, stall or break mid-stream."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import json
+
 from aiohttp import web
+
+from tests import fake_wire_more as wire
+from tests.fake_brain import think
+from tests.fake_wire import chat_ask, chat_body, chat_chunks
 
 from tests.servers import free_port
 
@@ -45,92 +52,69 @@ class FakeOpenAI:
         self.requests.clear()
         self.faults = Faults()
 
+    @property
+    def root_url(self) -> str:
+        """Base URL for the anthropic and gemini kinds (their SDKs take no /v1)."""
+        return f"http://127.0.0.1:{self.port}"
+
     def _error(self, status: int, message: str, kind: str) -> web.Response:
-        return web.json_response(
-            {"error": {"message": message, "type": kind, "param": None, "code": None}},
-            status=status,
-        )
+        return web.json_response({"error": {"message": message, "type": kind, "param": None,
+                                            "code": None}}, status=status)
+
+    def _authorized(self, request: web.Request, protocol: str) -> bool:
+        headers = request.headers
+        if protocol == "anthropic":
+            return headers.get("x-api-key") == self.api_key
+        if protocol == "gemini":
+            return self.api_key in (headers.get("x-goog-api-key"), request.query.get("key"))
+        return headers.get("authorization") == f"Bearer {self.api_key}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        protocol = PROTOCOLS[request.match_info.route.name or "chat"]
         body = await request.json()
         self.requests.append(Recorded(request.path, dict(request.headers), body))
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return self._error(401, "Incorrect API key provided", "invalid_request_error")
+        if not self._authorized(request, protocol):
+            return self._error(401, "Incorrect API key provided", "authentication_error")
         if self.faults.delay_s:
             await asyncio.sleep(self.faults.delay_s)
         if self.faults.status:
             return self._error(self.faults.status, "injected failure", "server_error")
-        last = next((m for m in reversed(body["messages"]) if m["role"] == "user"), {})
-        content = last.get("content") or ""
-        if isinstance(content, list):
-            content = " ".join(p.get("text", "[image]") for p in content)
-        words = f"You said: {content}".split()
-        limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        finish = "stop"
-        if limit is not None and len(words) > limit:
-            words, finish = words[:limit], "length"
-        prompt = sum(len(str(m.get("content") or "").split()) for m in body["messages"])
-        usage = {
-            "prompt_tokens": prompt,
-            "completion_tokens": len(words),
-            "total_tokens": prompt + len(words),
-        }
-        if isinstance(body.get("x_test_usage"), dict):  # tests dictate the reported usage
-            usage = body["x_test_usage"]
-        if body.get("stream"):
-            return await self._stream(request, body, words, finish, usage)
-        return web.json_response(
-            {
-                "id": "chatcmpl-fake1",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "system_fingerprint": "fp_fake",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": " ".join(words)},
-                        "finish_reason": finish,
-                        "logprobs": None,
-                    }
-                ],
-                "usage": usage,
-            }
-        )
+        ask, whole, chunks = WIRES[protocol]
+        answer = think(ask(body))
+        streaming = body.get("stream") or request.path.endswith(":streamGenerateContent")
+        if not streaming:
+            data = whole(body, answer)
+            if protocol == "chat" and isinstance(body.get("x_test_usage"), dict):
+                data["usage"] = body["x_test_usage"]  # tests dictate the reported usage
+            return web.json_response(data)
+        return await self._stream(request, chunks(body, answer), body)
 
-    async def _stream(
-        self,
-        request: web.Request,
-        body: dict[str, Any],
-        words: list[str],
-        finish: str,
-        usage: dict[str, int],
-    ) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, chunks: list[bytes],
+                      body: dict[str, Any]) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
-        base = {
-            "id": "chatcmpl-fake2",
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": body["model"],
-        }
-        deltas = [{"role": "assistant", "content": ""}]
-        deltas += [{"content": (" " if i else "") + w} for i, w in enumerate(words)]
-        for index, delta in enumerate(deltas):
+        for index, chunk in enumerate(chunks):
             if self.faults.drop_after_chunks is not None and index >= self.faults.drop_after_chunks:
                 request.transport.close()  # type: ignore[union-attr]
                 return response
-            chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-            await response.write(b"data: " + web.json_response(chunk).body + b"\n\n")
+            if isinstance(body.get("x_test_usage"), dict) and b'"usage": {' in chunk:
+                data = json.loads(chunk[6:])
+                data["usage"] = body["x_test_usage"]
+                chunk = b"data: " + json.dumps(data).encode() + b"\n\n"
+            await response.write(chunk)
             if self.faults.chunk_delay_s:
                 await asyncio.sleep(self.faults.chunk_delay_s)
-        end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
-        await response.write(b"data: " + web.json_response(end).body + b"\n\n")
-        if (body.get("stream_options") or {}).get("include_usage"):
-            tail = {**base, "choices": [], "usage": usage}
-            await response.write(b"data: " + web.json_response(tail).body + b"\n\n")
-        await response.write(b"data: [DONE]\n\n")
         return response
+
+
+PROTOCOLS = {"chat": "chat", "responses": "responses", "anthropic": "anthropic",
+             "gemini": "gemini"}
+WIRES = {
+    "chat": (chat_ask, chat_body, chat_chunks),
+    "responses": (wire.responses_ask, wire.responses_body, wire.responses_chunks),
+    "anthropic": (wire.anthropic_ask, wire.anthropic_body, wire.anthropic_chunks),
+    "gemini": (wire.gemini_ask, wire.gemini_body, wire.gemini_chunks),
+}
 
 
 def start_fake_openai() -> tuple[FakeOpenAI, Any]:
@@ -140,7 +124,10 @@ def start_fake_openai() -> tuple[FakeOpenAI, Any]:
 
     async def serve() -> web.AppRunner:
         app = web.Application()
-        app.router.add_post("/v1/chat/completions", fake.handle)
+        app.router.add_post("/v1/chat/completions", fake.handle, name="chat")
+        app.router.add_post("/v1/responses", fake.handle, name="responses")
+        app.router.add_post("/v1/messages", fake.handle, name="anthropic")
+        app.router.add_post("/v1beta/models/{target}", fake.handle, name="gemini")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", fake.port).start()
