@@ -47,8 +47,13 @@ def think(ask: Ask) -> Answer:
         if match and match.group(1) in ask.tools:
             args = match.group(2) or "{}"
             json.loads(args)
-            return Answer(None, match.group(1), args, prompt_tokens=ask.prompt_words,
-                          completion_tokens=len(args.split()) + 1)
+            return Answer(
+                None,
+                match.group(1),
+                args,
+                prompt_tokens=ask.prompt_words,
+                completion_tokens=len(args.split()) + 1,
+            )
     if ask.tool_result is not None:
         text = f"Tool said: {ask.tool_result}"
     else:
@@ -59,8 +64,12 @@ def think(ask: Ask) -> Answer:
     truncated = ask.limit is not None and len(words) > ask.limit
     if truncated:
         words = words[: ask.limit]
-    return Answer(" ".join(words), truncated=truncated, prompt_tokens=ask.prompt_words,
-                  completion_tokens=len(words))
+    return Answer(
+        " ".join(words),
+        truncated=truncated,
+        prompt_tokens=ask.prompt_words,
+        completion_tokens=len(words),
+    )
 
 
 def count_words(*texts: str) -> int:

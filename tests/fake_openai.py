@@ -6,19 +6,16 @@ can be told to fail, stall or break mid-stream."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
-
-import json
 
 from aiohttp import web
 
 from tests import fake_wire_more as wire
 from tests.fake_brain import think
 from tests.fake_wire import chat_ask, chat_body, chat_chunks
-
 from tests.servers import free_port
 
 
@@ -58,8 +55,10 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}"
 
     def _error(self, status: int, message: str, kind: str) -> web.Response:
-        return web.json_response({"error": {"message": message, "type": kind, "param": None,
-                                            "code": None}}, status=status)
+        return web.json_response(
+            {"error": {"message": message, "type": kind, "param": None, "code": None}},
+            status=status,
+        )
 
     def _authorized(self, request: web.Request, protocol: str) -> bool:
         headers = request.headers
@@ -89,8 +88,9 @@ class FakeOpenAI:
             return web.json_response(data)
         return await self._stream(request, chunks(body, answer), body)
 
-    async def _stream(self, request: web.Request, chunks: list[bytes],
-                      body: dict[str, Any]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, chunks: list[bytes], body: dict[str, Any]
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
         for index, chunk in enumerate(chunks):
@@ -107,8 +107,7 @@ class FakeOpenAI:
         return response
 
 
-PROTOCOLS = {"chat": "chat", "responses": "responses", "anthropic": "anthropic",
-             "gemini": "gemini"}
+PROTOCOLS = {"chat": "chat", "responses": "responses", "anthropic": "anthropic", "gemini": "gemini"}
 WIRES = {
     "chat": (chat_ask, chat_body, chat_chunks),
     "responses": (wire.responses_ask, wire.responses_body, wire.responses_chunks),

@@ -13,9 +13,12 @@ import openai
 from google import genai
 from google.genai import types
 
-PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")).decode()
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+    )
+).decode()
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 ANSWER = {"type": "object", "properties": {"answer": {"type": "string"}}}
 
@@ -46,39 +49,63 @@ class ChatDriver:
     def text(self, model: str, prompt: str, stream: bool = False) -> Reply:
         messages = [{"role": "user", "content": prompt}]
         if not stream:
-            return self._reply(self.client.chat.completions.create(model=model,
-                                                                   messages=messages))
-        chunks = list(self.client.chat.completions.create(
-            model=model, messages=messages, stream=True, stream_options={"include_usage": True}))
+            return self._reply(self.client.chat.completions.create(model=model, messages=messages))
+        chunks = list(
+            self.client.chat.completions.create(
+                model=model, messages=messages, stream=True, stream_options={"include_usage": True}
+            )
+        )
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         usage = chunks[-1].usage
         return Reply(text, usage.prompt_tokens, usage.completion_tokens)
 
     def tool_turns(self, model: str, prompt: str, result: str) -> tuple[Reply, Reply]:
-        tools = [{"type": "function", "function": {"name": "get_weather",
-                                                   "parameters": WEATHER}}]
+        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}}]
         messages: list[Any] = [{"role": "user", "content": prompt}]
-        first = self._reply(self.client.chat.completions.create(
-            model=model, messages=messages, tools=tools))
+        first = self._reply(
+            self.client.chat.completions.create(model=model, messages=messages, tools=tools)
+        )
         assert first.call is not None, first.raw
         message = first.raw.choices[0].message
-        messages += [message.model_dump(exclude_none=True),
-                     {"role": "tool", "tool_call_id": first.call[0], "content": result}]
-        second = self._reply(self.client.chat.completions.create(
-            model=model, messages=messages, tools=tools))
+        messages += [
+            message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": first.call[0], "content": result},
+        ]
+        second = self._reply(
+            self.client.chat.completions.create(model=model, messages=messages, tools=tools)
+        )
         return first, second
 
     def image(self, model: str, prompt: str) -> Reply:
-        return self._reply(self.client.chat.completions.create(model=model, messages=[
-            {"role": "user", "content": [
-                {"type": "text", "text": prompt},
-                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}]))
+        return self._reply(
+            self.client.chat.completions.create(
+                model=model,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": prompt},
+                            {
+                                "type": "image_url",
+                                "image_url": {"url": f"data:image/png;base64,{PNG}"},
+                            },
+                        ],
+                    }
+                ],
+            )
+        )
 
     def structured(self, model: str, prompt: str) -> Reply:
-        return self._reply(self.client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt}],
-            response_format={"type": "json_schema", "json_schema": {"name": "answer",
-                                                                     "schema": ANSWER}}))
+        return self._reply(
+            self.client.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": prompt}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "answer", "schema": ANSWER},
+                },
+            )
+        )
 
 
 class ResponsesDriver:
@@ -89,8 +116,7 @@ class ResponsesDriver:
 
     def _reply(self, r: Any) -> Reply:
         calls = [o for o in r.output if o.type == "function_call"]
-        call = (calls[0].call_id, calls[0].name, json.loads(calls[0].arguments)) \
-            if calls else None
+        call = (calls[0].call_id, calls[0].name, json.loads(calls[0].arguments)) if calls else None
         return Reply(r.output_text, r.usage.input_tokens, r.usage.output_tokens, call, r)
 
     def text(self, model: str, prompt: str, stream: bool = False) -> Reply:
@@ -104,25 +130,46 @@ class ResponsesDriver:
 
     def tool_turns(self, model: str, prompt: str, result: str) -> tuple[Reply, Reply]:
         tools = [{"type": "function", "name": "get_weather", "parameters": WEATHER}]
-        first = self._reply(self.client.responses.create(model=model, input=prompt,
-                                                         tools=tools))  # type: ignore[arg-type]
+        first = self._reply(self.client.responses.create(model=model, input=prompt, tools=tools))  # type: ignore[arg-type]
         assert first.call is not None
         item = next(o for o in first.raw.output if o.type == "function_call")
-        second = self._reply(self.client.responses.create(model=model, tools=tools, input=[
-            {"role": "user", "content": prompt}, item.model_dump(exclude_none=True),
-            {"type": "function_call_output", "call_id": first.call[0], "output": result}]))
+        second = self._reply(
+            self.client.responses.create(
+                model=model,
+                tools=tools,
+                input=[
+                    {"role": "user", "content": prompt},
+                    item.model_dump(exclude_none=True),
+                    {"type": "function_call_output", "call_id": first.call[0], "output": result},
+                ],
+            )
+        )
         return first, second
 
     def image(self, model: str, prompt: str) -> Reply:
-        return self._reply(self.client.responses.create(model=model, input=[
-            {"role": "user", "content": [
-                {"type": "input_text", "text": prompt},
-                {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"}]}]))
+        return self._reply(
+            self.client.responses.create(
+                model=model,
+                input=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "input_text", "text": prompt},
+                            {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"},
+                        ],
+                    }
+                ],
+            )
+        )
 
     def structured(self, model: str, prompt: str) -> Reply:
-        return self._reply(self.client.responses.create(
-            model=model, input=prompt,
-            text={"format": {"type": "json_schema", "name": "answer", "schema": ANSWER}}))
+        return self._reply(
+            self.client.responses.create(
+                model=model,
+                input=prompt,
+                text={"format": {"type": "json_schema", "name": "answer", "schema": ANSWER}},
+            )
+        )
 
 
 class AnthropicDriver:
@@ -135,16 +182,21 @@ class AnthropicDriver:
         text = "".join(b.text for b in m.content if b.type == "text")
         uses = [b for b in m.content if b.type == "tool_use"]
         call = (uses[0].id, uses[0].name, uses[0].input) if uses else None
-        return Reply(text, m.usage.input_tokens + (m.usage.cache_read_input_tokens or 0),
-                     m.usage.output_tokens, call, m)
+        return Reply(
+            text,
+            m.usage.input_tokens + (m.usage.cache_read_input_tokens or 0),
+            m.usage.output_tokens,
+            call,
+            m,
+        )
 
     def text(self, model: str, prompt: str, stream: bool = False) -> Reply:
         messages = [{"role": "user", "content": prompt}]
         if not stream:
-            return self._reply(self.client.messages.create(model=model, max_tokens=300,
-                                                           messages=messages))
-        with self.client.messages.stream(model=model, max_tokens=300,
-                                         messages=messages) as s:  # type: ignore[arg-type]
+            return self._reply(
+                self.client.messages.create(model=model, max_tokens=300, messages=messages)
+            )
+        with self.client.messages.stream(model=model, max_tokens=300, messages=messages) as s:  # type: ignore[arg-type]
             text = "".join(s.text_stream)
             final = s.get_final_message()
         reply = self._reply(final)
@@ -154,23 +206,47 @@ class AnthropicDriver:
     def tool_turns(self, model: str, prompt: str, result: str) -> tuple[Reply, Reply]:
         tools = [{"name": "get_weather", "description": "weather", "input_schema": WEATHER}]
         messages: list[Any] = [{"role": "user", "content": prompt}]
-        first = self._reply(self.client.messages.create(model=model, max_tokens=300,
-                                                        messages=messages, tools=tools))
+        first = self._reply(
+            self.client.messages.create(model=model, max_tokens=300, messages=messages, tools=tools)
+        )
         assert first.call is not None
-        messages += [{"role": "assistant", "content": [b.model_dump() for b in first.raw.content]},
-                     {"role": "user", "content": [{"type": "tool_result",
-                                                   "tool_use_id": first.call[0],
-                                                   "content": result}]}]
-        second = self._reply(self.client.messages.create(model=model, max_tokens=300,
-                                                         messages=messages, tools=tools))
+        messages += [
+            {"role": "assistant", "content": [b.model_dump() for b in first.raw.content]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": first.call[0], "content": result}
+                ],
+            },
+        ]
+        second = self._reply(
+            self.client.messages.create(model=model, max_tokens=300, messages=messages, tools=tools)
+        )
         return first, second
 
     def image(self, model: str, prompt: str) -> Reply:
-        return self._reply(self.client.messages.create(model=model, max_tokens=300, messages=[
-            {"role": "user", "content": [
-                {"type": "text", "text": prompt},
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
-                                             "data": PNG}}]}]))
+        return self._reply(
+            self.client.messages.create(
+                model=model,
+                max_tokens=300,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": prompt},
+                            {
+                                "type": "image",
+                                "source": {
+                                    "type": "base64",
+                                    "media_type": "image/png",
+                                    "data": PNG,
+                                },
+                            },
+                        ],
+                    }
+                ],
+            )
+        )
 
     structured = None  # Anthropic Messages has no structured-output parameter
 
@@ -202,27 +278,48 @@ class GeminiDriver:
         decl = types.FunctionDeclaration(name="get_weather", parameters_json_schema=WEATHER)
         config = types.GenerateContentConfig(
             tools=[types.Tool(function_declarations=[decl])],
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
         user = types.Content(role="user", parts=[types.Part.from_text(text=prompt)])
-        first = self._reply(self.client.models.generate_content(model=model, contents=[user],
-                                                                config=config))
+        first = self._reply(
+            self.client.models.generate_content(model=model, contents=[user], config=config)
+        )
         assert first.call is not None
-        contents = [user, first.raw.candidates[0].content, types.Content(role="user", parts=[
-            types.Part.from_function_response(name="get_weather",
-                                              response={"content": result})])]
-        second = self._reply(self.client.models.generate_content(model=model, contents=contents,
-                                                                 config=config))
+        contents = [
+            user,
+            first.raw.candidates[0].content,
+            types.Content(
+                role="user",
+                parts=[
+                    types.Part.from_function_response(
+                        name="get_weather", response={"content": result}
+                    )
+                ],
+            ),
+        ]
+        second = self._reply(
+            self.client.models.generate_content(model=model, contents=contents, config=config)
+        )
         return first, second
 
     def image(self, model: str, prompt: str) -> Reply:
-        return self._reply(self.client.models.generate_content(model=model, contents=[
-            types.Part.from_bytes(data=base64.b64decode(PNG), mime_type="image/png"), prompt]))
+        return self._reply(
+            self.client.models.generate_content(
+                model=model,
+                contents=[
+                    types.Part.from_bytes(data=base64.b64decode(PNG), mime_type="image/png"),
+                    prompt,
+                ],
+            )
+        )
 
     def structured(self, model: str, prompt: str) -> Reply:
-        config = types.GenerateContentConfig(response_mime_type="application/json",
-                                             response_json_schema=ANSWER)
-        return self._reply(self.client.models.generate_content(model=model, contents=prompt,
-                                                               config=config))
+        config = types.GenerateContentConfig(
+            response_mime_type="application/json", response_json_schema=ANSWER
+        )
+        return self._reply(
+            self.client.models.generate_content(model=model, contents=prompt, config=config)
+        )
 
 
 DRIVERS = [ChatDriver, ResponsesDriver, AnthropicDriver, GeminiDriver]

@@ -21,24 +21,36 @@ def config(fake: FakeOpenAI) -> str:
     lines = []
     for kind in KINDS[:-1]:
         base = fake.base_url if kind.startswith("openai") else fake.root_url
-        lines += ["[[providers]]", f'name = "p-{kind}"', f'kind = "{kind}"',
-                  f'base_url = "{base}"', f'api_key = "{fake.api_key}"', ""]
+        lines += [
+            "[[providers]]",
+            f'name = "p-{kind}"',
+            f'kind = "{kind}"',
+            f'base_url = "{base}"',
+            f'api_key = "{fake.api_key}"',
+            "",
+        ]
     for kind in KINDS:
         provider = "echo" if kind == "echo" else f"p-{kind}"
-        lines += ["[[models]]", f'id = "via-{kind}"',
-                  'pricing = { prompt = "0.00001", completion = "0.00002" }',
-                  f'routes = [ {{ provider = "{provider}", model = "up-{kind}" }} ]', ""]
+        lines += [
+            "[[models]]",
+            f'id = "via-{kind}"',
+            'pricing = { prompt = "0.00001", completion = "0.00002" }',
+            f'routes = [ {{ provider = "{provider}", model = "up-{kind}" }} ]',
+            "",
+        ]
     return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory,
-           fake_openai: FakeOpenAI) -> Iterator[tuple[GatewayProcess, str]]:
+def matrix(
+    tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeOpenAI
+) -> Iterator[tuple[GatewayProcess, str]]:
     gateway = start_gateway(tmp_path_factory.mktemp("matrix"), config=config(fake_openai))
     with gateway.admin() as admin:
         account = admin.post("/admin/accounts", json={"name": "m", "points": 10**9}).json()
-        key = admin.post(f"/admin/accounts/{account['id']}/keys",
-                         json={"name": "k", "rpm": 100000}).json()["key"]
+        key = admin.post(
+            f"/admin/accounts/{account['id']}/keys", json={"name": "k", "rpm": 100000}
+        ).json()["key"]
     yield gateway, key
     gateway.stop()
 
@@ -52,8 +64,11 @@ def said(kind: str, prompt: str) -> str:
 
 
 def last_charge(gateway: GatewayProcess, key: str) -> dict[str, object]:
-    return httpx.get(gateway.url + "/usage/points_history", params={"limit": 1},
-                     headers={"authorization": f"Bearer {key}"}).json()["data"][0]
+    return httpx.get(
+        gateway.url + "/usage/points_history",
+        params={"limit": 1},
+        headers={"authorization": f"Bearer {key}"},
+    ).json()["data"][0]
 
 
 @pytest.mark.parametrize(("driver", "kind"), CASES, ids=IDS)
@@ -90,8 +105,9 @@ def test_two_turn_tool_call(matrix: tuple[GatewayProcess, str], driver: type, ki
 
 
 @pytest.mark.parametrize(("driver", "kind"), CASES, ids=IDS)
-def test_image_input(matrix: tuple[GatewayProcess, str], driver: type, kind: str,
-                     fake_openai: FakeOpenAI) -> None:
+def test_image_input(
+    matrix: tuple[GatewayProcess, str], driver: type, kind: str, fake_openai: FakeOpenAI
+) -> None:
     gateway, key = matrix
     reply = driver(gateway.url, key).image(f"via-{kind}", "what is this")
     if kind == "echo":
@@ -105,8 +121,9 @@ def test_image_input(matrix: tuple[GatewayProcess, str], driver: type, kind: str
 STRUCTURED = [(d, k) for d, k in CASES if d.structured is not None and k != "anthropic"]
 
 
-@pytest.mark.parametrize(("driver", "kind"), STRUCTURED,
-                         ids=[f"{d.name}->{k}" for d, k in STRUCTURED])
+@pytest.mark.parametrize(
+    ("driver", "kind"), STRUCTURED, ids=[f"{d.name}->{k}" for d, k in STRUCTURED]
+)
 def test_structured_output(matrix: tuple[GatewayProcess, str], driver: type, kind: str) -> None:
     gateway, key = matrix
     reply = driver(gateway.url, key).structured(f"via-{kind}", "give json")

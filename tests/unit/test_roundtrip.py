@@ -51,19 +51,31 @@ class Wire:
 
 WIRES = [
     Wire("chat", openai_chat, c_decode.decode_request, c_encode.encode_response, c_stream),
-    Wire("responses", openai_responses, r_decode.decode_request, r_encode.encode_response,
-         r_stream),
-    Wire("anthropic", anthropic, a_decode.decode_request, a_encode.encode_response, a_stream,
-         reasoning_usage=False),
+    Wire(
+        "responses", openai_responses, r_decode.decode_request, r_encode.encode_response, r_stream
+    ),
+    Wire(
+        "anthropic",
+        anthropic,
+        a_decode.decode_request,
+        a_encode.encode_response,
+        a_stream,
+        reasoning_usage=False,
+    ),
     Wire("gemini", gemini, g_decode.decode_request, g_encode.encode_response, g_stream),
 ]
-words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
-                max_size=30).filter(lambda s: s.strip() == s and s)
+words = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
+).filter(lambda s: s.strip() == s and s)
 names = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 args = st.dictionaries(names, st.one_of(st.integers(-1000, 1000), words), max_size=3)
-usages = st.builds(lambda i, o, c, r: Usage(i + c, o + r, c, r),
-                   st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**5),
-                   st.integers(0, 10**5))
+usages = st.builds(
+    lambda i, o, c, r: Usage(i + c, o + r, c, r),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**5),
+    st.integers(0, 10**5),
+)
 
 
 @st.composite
@@ -72,17 +84,27 @@ def conversations(draw: Any) -> ChatRequest:
     call_args = draw(args)
     messages = [Message("user", (TextPart(draw(words)),))]
     if draw(st.booleans()):
-        messages.append(Message("user", (ImagePart(data="iVBORw0KGgo=", media_type="image/png"),
-                                         TextPart(draw(words)))))
+        messages.append(
+            Message(
+                "user",
+                (ImagePart(data="iVBORw0KGgo=", media_type="image/png"), TextPart(draw(words))),
+            )
+        )
     if draw(st.booleans()):
         call = ToolCall("call_0_" + tool, tool, orjson.dumps(call_args).decode())
-        messages += [Message("assistant", (call,)),
-                     Message("tool", (ToolResult(call.id, (TextPart(draw(words)),), name=tool),)),
-                     Message("assistant", (TextPart(draw(words)),)),
-                     Message("user", (TextPart(draw(words)),))]
-    return ChatRequest(model="m", messages=tuple(messages), system=(TextPart(draw(words)),),
-                       tools=(ToolDefinition(tool, "a tool", {"type": "object"}),),
-                       max_output_tokens=draw(st.integers(1, 10000)))
+        messages += [
+            Message("assistant", (call,)),
+            Message("tool", (ToolResult(call.id, (TextPart(draw(words)),), name=tool),)),
+            Message("assistant", (TextPart(draw(words)),)),
+            Message("user", (TextPart(draw(words)),)),
+        ]
+    return ChatRequest(
+        model="m",
+        messages=tuple(messages),
+        system=(TextPart(draw(words)),),
+        tools=(ToolDefinition(tool, "a tool", {"type": "object"}),),
+        max_output_tokens=draw(st.integers(1, 10000)),
+    )
 
 
 def flatten(messages: tuple[Message, ...]) -> list[tuple[str, Any]]:
@@ -97,8 +119,9 @@ def flatten(messages: tuple[Message, ...]) -> list[tuple[str, Any]]:
             elif isinstance(p, ToolCall):
                 out.append(("call", (p.name, orjson.loads(p.arguments or "{}"))))
             elif isinstance(p, ToolResult):
-                out.append(("result", "".join(x.text for x in p.content
-                                              if isinstance(x, TextPart))))
+                out.append(
+                    ("result", "".join(x.text for x in p.content if isinstance(x, TextPart)))
+                )
     return out
 
 
@@ -106,8 +129,9 @@ def flatten(messages: tuple[Message, ...]) -> list[tuple[str, Any]]:
 @given(conversations())
 def test_requests_survive_every_wire(req: ChatRequest) -> None:
     for wire in WIRES:
-        body = orjson.loads(orjson.dumps(
-            wire.provider.build_request(req, upstream_model="m", stream=False)))
+        body = orjson.loads(
+            orjson.dumps(wire.provider.build_request(req, upstream_model="m", stream=False))
+        )
         back = wire.decode(body, model="m")
         assert flatten(back.messages) == flatten(req.messages), wire.name
         assert "".join(p.text for p in back.system) == req.system[0].text, wire.name
@@ -122,8 +146,13 @@ def answers(draw: Any) -> ChatResponse:
     if draw(st.booleans()):
         parts.append(ToolCall("call_0_x", draw(names), orjson.dumps(draw(args)).decode()))
         finish = "tool_calls"
-    return ChatResponse(id="r1", model="m", message=Message("assistant", tuple(parts)),
-                        finish_reason=finish, usage=draw(usages))  # type: ignore[arg-type]
+    return ChatResponse(
+        id="r1",
+        model="m",
+        message=Message("assistant", tuple(parts)),
+        finish_reason=finish,
+        usage=draw(usages),
+    )  # type: ignore[arg-type]
 
 
 def essentials(resp: ChatResponse, wire: Wire) -> tuple[Any, ...]:
@@ -145,12 +174,14 @@ def events_of(resp: ChatResponse, pieces: int) -> list[Any]:
     text = resp.message.text()
     step = max(1, len(text) // pieces)
     events: list[Any] = [Start("r1", "m")]
-    events += [TextDelta(text[i:i + step]) for i in range(0, len(text), step)]
+    events += [TextDelta(text[i : i + step]) for i in range(0, len(text), step)]
     for index, call in enumerate(resp.message.tool_calls()):
         events.append(ToolCallStart(index, call.id, call.name))
         half = len(call.arguments) // 2
-        events += [ToolCallDelta(index, call.arguments[:half]),
-                   ToolCallDelta(index, call.arguments[half:])]
+        events += [
+            ToolCallDelta(index, call.arguments[:half]),
+            ToolCallDelta(index, call.arguments[half:]),
+        ]
     return [*events, UsageReport(resp.usage), Finish(resp.finish_reason)]
 
 
@@ -163,9 +194,8 @@ def test_streams_survive_every_wire(resp: ChatResponse, pieces: int, cut: int) -
         parser = wire.provider.StreamParser()
         assembler = Assembler()
         for i in range(0, len(data), cut):  # arbitrary network chunk boundaries
-            for event in parser.feed(data[i:i + cut]):
+            for event in parser.feed(data[i : i + cut]):
                 assembler.add(event)
         for event in parser.close():
             assembler.add(event)
         assert essentials(assembler.response(), wire) == essentials(resp, wire), wire.name
-
