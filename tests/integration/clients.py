@@ -323,3 +323,4 @@ class GeminiDriver:
 
 
 DRIVERS = [ChatDriver, ResponsesDriver, AnthropicDriver, GeminiDriver]
+KINDS = ["openai", "openai-responses", "anthropic", "gemini", "echo"]

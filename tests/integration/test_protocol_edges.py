@@ -14,7 +14,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from tests.fake_openai import FakeOpenAI
-from tests.integration.test_translation_matrix import KINDS, matrix  # noqa: F401
+from tests.integration.clients import KINDS
 from tests.servers import GatewayProcess
 
 
@@ -22,7 +22,7 @@ from tests.servers import GatewayProcess
 def test_previous_response_id_continues_on_any_upstream(
     matrix: tuple[GatewayProcess, str],
     kind: str,
-    fake_openai: FakeOpenAI,  # noqa: F811
+    fake_openai: FakeOpenAI,
 ) -> None:
     gateway, key = matrix
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=key, max_retries=0)
@@ -46,7 +46,7 @@ def test_previous_response_id_continues_on_any_upstream(
         client.responses.create(model=f"via-{kind}", input="x", previous_response_id=first.id)
 
 
-def test_stored_responses_are_private_to_the_account(matrix: tuple[GatewayProcess, str]) -> None:  # noqa: F811
+def test_stored_responses_are_private_to_the_account(matrix: tuple[GatewayProcess, str]) -> None:
     gateway, key = matrix
     client = openai.OpenAI(base_url=gateway.openai_base, api_key=key, max_retries=0)
     kept = client.responses.create(model="via-echo", input="secret")
@@ -61,7 +61,7 @@ def test_stored_responses_are_private_to_the_account(matrix: tuple[GatewayProces
         stranger.responses.retrieve(kept.id)
 
 
-def test_anthropic_envelopes(matrix: tuple[GatewayProcess, str]) -> None:  # noqa: F811
+def test_anthropic_envelopes(matrix: tuple[GatewayProcess, str]) -> None:
     gateway, key = matrix
     bad = httpx.post(
         gateway.url + "/v1/messages",
@@ -86,7 +86,7 @@ def test_anthropic_envelopes(matrix: tuple[GatewayProcess, str]) -> None:  # noq
     assert missing.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
 
 
-def test_gemini_envelopes(matrix: tuple[GatewayProcess, str]) -> None:  # noqa: F811
+def test_gemini_envelopes(matrix: tuple[GatewayProcess, str]) -> None:
     gateway, key = matrix
     bad = httpx.post(
         gateway.url + "/v1beta/models/via-echo:generateContent",
@@ -118,7 +118,7 @@ def test_gemini_envelopes(matrix: tuple[GatewayProcess, str]) -> None:  # noqa: 
 def test_upstream_break_mid_stream_is_an_error_event(
     matrix: tuple[GatewayProcess, str],
     fake_openai: FakeOpenAI,
-    kind: str,  # noqa: F811
+    kind: str,
 ) -> None:
     gateway, key = matrix
     fake_openai.faults.drop_after_chunks = 3
