@@ -231,3 +231,19 @@ def test_duplicate_handle_is_409(open_gateway: GatewayProcess, fake_openai: Fake
         call(open_gateway, other, "POST", "/bots", bot_body(fake_openai, "dup-bot")).status_code
         == 409
     )
+
+
+def test_responses_api_bot_routes_through_responses(
+    open_gateway: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    owner = make_key(open_gateway, "responses-owner")
+    body = bot_body(fake_openai, "resp-bot")
+    body["api_bot_settings"]["api_type"] = "responses_api"  # type: ignore[index]
+    assert call(open_gateway, owner, "POST", "/bots", body).status_code == 201
+    client = openai.OpenAI(base_url=open_gateway.openai_base, api_key=owner, max_retries=0)
+    answer = client.chat.completions.create(
+        model="resp-bot", messages=[{"role": "user", "content": "over responses"}]
+    )
+    assert answer.choices[0].message.content == "You said: over responses"
+    seen = fake_openai.requests[-1]
+    assert seen.path == "/v1/responses" and seen.body["model"] == "bot-upstream-model"

@@ -286,3 +286,30 @@ def test_history_pagination_and_bounds(metered: tuple[GatewayProcess, str]) -> N
             "limit",
             "starting_after",
         )
+
+
+def test_402_in_each_protocol_envelope(metered: tuple[GatewayProcess, str]) -> None:
+    gateway, _ = metered
+    key = new_account(gateway, "broke-everywhere", 0)
+    anthropic_reply = httpx.post(
+        gateway.url + "/v1/messages",
+        headers={"x-api-key": key},
+        json={"model": "priced-echo", "max_tokens": 5,
+              "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert anthropic_reply.status_code == 402
+    assert anthropic_reply.json()["error"]["type"] == "billing_error"
+    gemini_reply = httpx.post(
+        gateway.url + "/v1beta/models/priced-echo:generateContent",
+        headers={"x-goog-api-key": key},
+        json={"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
+    )
+    assert gemini_reply.status_code == 402
+    assert gemini_reply.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    responses_reply = httpx.post(
+        gateway.url + "/v1/responses",
+        headers={"authorization": f"Bearer {key}"},
+        json={"model": "priced-echo", "input": "x"},
+    )
+    assert responses_reply.status_code == 402
+    assert responses_reply.json()["error"]["code"] == "insufficient_quota"
