@@ -32,10 +32,12 @@ async def _streams(url: str, body: bytes, headers: dict[str, str], count: int) -
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
         async def one() -> int:
             async with session.post(url, data=body, headers=headers) as response:
                 data = await response.read()
                 return 1 if response.status == 200 and b"[DONE]" in data else 0
+
         results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
     return sum(r for r in results if isinstance(r, int))
 

@@ -26,15 +26,16 @@ def main() -> None:
     async def forward(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         stream = b'"stream": true' in body or b'"stream":true' in body
-        url = f"{upstream}/sse/v1/chat/completions" if stream else \
-            f"{upstream}/v1/chat/completions"
+        url = f"{upstream}/sse/v1/chat/completions" if stream else f"{upstream}/v1/chat/completions"
         headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
         async with session["s"].post(url, data=body, headers=headers) as answer:
             if not stream:
-                return web.Response(body=await answer.read(), status=answer.status,
-                                    content_type="application/json")
-            response = web.StreamResponse(status=answer.status,
-                                          headers={"content-type": "text/event-stream"})
+                return web.Response(
+                    body=await answer.read(), status=answer.status, content_type="application/json"
+                )
+            response = web.StreamResponse(
+                status=answer.status, headers={"content-type": "text/event-stream"}
+            )
             await response.prepare(request)
             async for chunk in answer.content.iter_any():
                 await response.write(chunk)

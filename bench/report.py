@@ -13,8 +13,9 @@ FLOOR, PEER, UP = "aiohttp passthrough", "LiteLLM proxy", "upstream (nginx)"
 
 
 def median(runs: list[dict[str, Any]], scenario: str, target: str, field: str) -> float | None:
-    values = [r[field] for r in runs if r["scenario"] == scenario and r["target"] == target
-              and field in r]
+    values = [
+        r[field] for r in runs if r["scenario"] == scenario and r["target"] == target and field in r
+    ]
     return statistics.median(values) if values else None
 
 
@@ -24,17 +25,21 @@ def fmt(value: float | None, digits: int = 0) -> str:
 
 def _table(results: dict[str, Any]) -> list[str]:
     runs = results["runs"]
-    lines = ["| scenario | target | req/s | p50 ms | p99 ms | peak RSS MB/worker |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| scenario | target | req/s | p50 ms | p99 ms | peak RSS MB/worker |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for scenario in ("c1", "c16", "c64", "stream-c16", "translated-c16"):
         for target in results["targets"]:
             rps = median(runs, scenario, target, "rps")
             if rps is None:
                 continue
-            lines.append(f"| {scenario} | {target} | {fmt(rps)} | "
-                         f"{fmt(median(runs, scenario, target, 'p50_ms'), 2)} | "
-                         f"{fmt(median(runs, scenario, target, 'p99_ms'), 2)} | "
-                         f"{fmt(median(runs, scenario, target, 'peak_rss_mb'), 1)} |")
+            lines.append(
+                f"| {scenario} | {target} | {fmt(rps)} | "
+                f"{fmt(median(runs, scenario, target, 'p50_ms'), 2)} | "
+                f"{fmt(median(runs, scenario, target, 'p99_ms'), 2)} | "
+                f"{fmt(median(runs, scenario, target, 'peak_rss_mb'), 1)} |"
+            )
     lines += ["", "| streaming, one at a time | time to first byte (median ms) |", "|---|---:|"]
     for target in results["targets"]:
         value = median(runs, "ttfb-c1", target, "ttfb_ms")
@@ -54,8 +59,13 @@ def _targets(results: dict[str, Any]) -> list[str]:
     lines = ["| target | result |", "|---|---|"]
     if pb and floor:
         ratio = pb / floor
-        lines.append(_verdict(ratio >= 0.7, f"c=16 throughput ≥ 0.7× the passthrough: "
-                                            f"{ratio:.2f}× ({fmt(pb)} vs {fmt(floor)} req/s)"))
+        lines.append(
+            _verdict(
+                ratio >= 0.7,
+                f"c=16 throughput ≥ 0.7× the passthrough: "
+                f"{ratio:.2f}× ({fmt(pb)} vs {fmt(floor)} req/s)",
+            )
+        )
     if pb and peer:
         ratio = pb / peer
         lines.append(_verdict(ratio >= 40, f"c=16 throughput ≥ 40× LiteLLM: {ratio:.1f}×"))
@@ -65,30 +75,48 @@ def _targets(results: dict[str, Any]) -> list[str]:
     if up is not None and pb1 is not None and fl1 is not None:
         added_pb, added_floor = pb1 - up, fl1 - up
         ok = added_pb <= 1.5 * added_floor
-        lines.append(_verdict(ok, f"c=1 added latency ≤ 1.5× the passthrough's: "
-                                  f"{added_pb:.3f} ms vs {added_floor:.3f} ms "
-                                  f"({added_pb / added_floor if added_floor else 0:.2f}×)"))
-    t_pb, t_fl = median(runs, "ttfb-c1", PB1, "ttfb_ms"), median(runs, "ttfb-c1", FLOOR,
-                                                                  "ttfb_ms")
+        lines.append(
+            _verdict(
+                ok,
+                f"c=1 added latency ≤ 1.5× the passthrough's: "
+                f"{added_pb:.3f} ms vs {added_floor:.3f} ms "
+                f"({added_pb / added_floor if added_floor else 0:.2f}×)",
+            )
+        )
+    t_pb, t_fl = median(runs, "ttfb-c1", PB1, "ttfb_ms"), median(runs, "ttfb-c1", FLOOR, "ttfb_ms")
     if t_pb is not None and t_fl is not None:
-        lines.append(_verdict(t_pb - t_fl <= 1.0, f"streaming TTFB within 1 ms of the "
-                                                  f"passthrough: +{t_pb - t_fl:.3f} ms"))
+        lines.append(
+            _verdict(
+                t_pb - t_fl <= 1.0,
+                f"streaming TTFB within 1 ms of the passthrough: +{t_pb - t_fl:.3f} ms",
+            )
+        )
     w1, w2 = median(runs, "c16", PB1, "rps"), median(runs, "c16", PB2, "rps")
-    lines.append(f"| workers: 1 → 2 at c=16 (no ratio required on 2 shared cores) | "
-                 f"{fmt(w1)} → {fmt(w2)} req/s |")
+    lines.append(
+        f"| workers: 1 → 2 at c=16 (no ratio required on 2 shared cores) | "
+        f"{fmt(w1)} → {fmt(w2)} req/s |"
+    )
     rss = median(runs, "c64", PB1, "peak_rss_mb")
     if rss is not None:
-        lines.append(_verdict(rss <= 150, f"peak RSS per worker under c=64 ≤ 150 MB: "
-                                          f"{rss:.1f} MB"))
+        lines.append(_verdict(rss <= 150, f"peak RSS per worker under c=64 ≤ 150 MB: {rss:.1f} MB"))
     short, long_ = results.get("memory_short"), results.get("memory_long")
     if short and long_:
-        lines.append(_verdict(short["added_mb"] <= 200,
-                              f"{short['streams']} concurrent streams add ≤ 200 MB: "
-                              f"{short['added_mb']:.1f} MB ({short['completed']} completed)"))
+        lines.append(
+            _verdict(
+                short["added_mb"] <= 200,
+                f"{short['streams']} concurrent streams add ≤ 200 MB: "
+                f"{short['added_mb']:.1f} MB ({short['completed']} completed)",
+            )
+        )
         grows = long_["added_mb"] > short["added_mb"] * 1.25 + 10
-        lines.append(_verdict(not grows, f"memory per stream independent of length: "
-                                         f"{short['chunks']} chunks {short['added_mb']:.1f} MB "
-                                         f"vs {long_['chunks']} chunks {long_['added_mb']:.1f} MB"))
+        lines.append(
+            _verdict(
+                not grows,
+                f"memory per stream independent of length: "
+                f"{short['chunks']} chunks {short['added_mb']:.1f} MB "
+                f"vs {long_['chunks']} chunks {long_['added_mb']:.1f} MB",
+            )
+        )
     return lines
 
 
@@ -118,15 +146,19 @@ def write(results: dict[str, Any]) -> None:
     DOCS.mkdir(exist_ok=True)
     method = results["method"]
     missing = sorted(set(results["targets"]) - set(results["available"]))
-    text = ["# Benchmarks", "",
-            "Generated by `make bench` (bench/run.py); do not edit by hand.", "",
-            f"Machine: {method['machine']}. {method['rounds']} round(s), {method['seconds']} s "
-            f"per run, targets interleaved within each round; figures are medians of rounds. "
-            f"Load: wrk (C) with a Lua script posting a Chat Completions body; TTFB and "
-            f"concurrent streams: asyncio clients. Upstream: nginx returning fixed bodies. "
-            f"Patchbay runs with auth, rate limits and metering on, on SQLite. "
-            f"Whole run: {method['wall_s']} s." + (" **Quick mode.**" if method["quick"] else ""),
-            ""]
+    text = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (bench/run.py); do not edit by hand.",
+        "",
+        f"Machine: {method['machine']}. {method['rounds']} round(s), {method['seconds']} s "
+        f"per run, targets interleaved within each round; figures are medians of rounds. "
+        f"Load: wrk (C) with a Lua script posting a Chat Completions body; TTFB and "
+        f"concurrent streams: asyncio clients. Upstream: nginx returning fixed bodies. "
+        f"Patchbay runs with auth, rate limits and metering on, on SQLite. "
+        f"Whole run: {method['wall_s']} s." + (" **Quick mode.**" if method["quick"] else ""),
+        "",
+    ]
     if missing:
         text += [f"Not available in this run: {', '.join(missing)}.", ""]
     text += ["## Targets", ""] + _targets(results) + ["", "## Figures", ""] + _table(results)

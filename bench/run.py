@@ -28,28 +28,53 @@ LUA = HERE / "wrk" / "post.lua"
 
 
 def body(model: str, stream: bool = False, **extra: object) -> str:
-    data = {"model": model, "messages": [{"role": "user", "content": "Say hello to the bench."}],
-            "stream": stream, **extra}
+    data = {
+        "model": model,
+        "messages": [{"role": "user", "content": "Say hello to the bench."}],
+        "stream": stream,
+        **extra,
+    }
     return json.dumps(data)
 
 
-def wrk(target: t.Target, connections: int, seconds: float, stream: bool = False,
-        model: str | None = None) -> dict[str, float]:
+def wrk(
+    target: t.Target,
+    connections: int,
+    seconds: float,
+    stream: bool = False,
+    model: str | None = None,
+) -> dict[str, float]:
     path = target.stream_path if stream else target.chat_path
-    env = {**os.environ, "BENCH_BODY": body(model or (target.stream_model if stream else
-                                                      target.model), stream),
-           "BENCH_KEY": target.key, "BENCH_PATH": path}
+    env = {
+        **os.environ,
+        "BENCH_BODY": body(model or (target.stream_model if stream else target.model), stream),
+        "BENCH_KEY": target.key,
+        "BENCH_PATH": path,
+    }
     threads = 1 if connections == 1 else 2
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-           "-s", str(LUA), target.url + path]
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        target.url + path,
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 30)
     line = next((x for x in out.stdout.splitlines() if x.startswith("{")), None)
     if line is None:
         return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": 1}
     data = json.loads(line)
     ok = data["requests"] - data["non2xx"]
-    return {"rps": ok / (data["duration_us"] / 1e6), "p50_ms": data["p50_us"] / 1000,
-            "p99_ms": data["p99_us"] / 1000, "errors": data["errors"] + data["non2xx"]}
+    return {
+        "rps": ok / (data["duration_us"] / 1e6),
+        "p50_ms": data["p50_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "errors": data["errors"] + data["non2xx"],
+    }
 
 
 class RSSWatch:
@@ -87,45 +112,88 @@ def memory(patchbay: t.Target, streams: int, chunks: int, seconds: float) -> dic
     data = body("bench-slow", True, x_chunks=chunks, x_interval=seconds / chunks).encode()
     base = max(t.rss_mb(p) for p in patchbay.pids())
     with RSSWatch(patchbay) as watch:
-        done = clients.open_streams(patchbay.url + "/v1/chat/completions", data, headers,
-                                    streams)
-    return {"base_mb": base, "peak_mb": watch.peak, "added_mb": watch.peak - base,
-            "completed": done, "streams": streams, "chunks": chunks}
+        done = clients.open_streams(patchbay.url + "/v1/chat/completions", data, headers, streams)
+    return {
+        "base_mb": base,
+        "peak_mb": watch.peak,
+        "added_mb": watch.peak - base,
+        "completed": done,
+        "streams": streams,
+        "chunks": chunks,
+    }
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
     upstream, slow = t.start_nginx(), t.start_slow()
     started = [upstream, slow]
     try:
-        systems = [upstream, t.start_passthrough(upstream), t.start_patchbay(upstream, slow, 1),
-                   t.start_patchbay(upstream, slow, 2), t.start_litellm(upstream)]
+        systems = [
+            upstream,
+            t.start_passthrough(upstream),
+            t.start_patchbay(upstream, slow, 1),
+            t.start_patchbay(upstream, slow, 2),
+            t.start_litellm(upstream),
+        ]
         started += systems[1:]
         live = [s for s in systems if s.process is not None]
-        results: dict[str, object] = {"targets": [s.name for s in systems],
-                                      "available": [s.name for s in live], "runs": []}
+        results: dict[str, object] = {
+            "targets": [s.name for s in systems],
+            "available": [s.name for s in live],
+            "runs": [],
+        }
         runs: list[dict[str, object]] = results["runs"]  # type: ignore[assignment]
         for round_no in range(args.rounds):
             print(f"round {round_no + 1}/{args.rounds}", flush=True)
-            for scenario, conns, stream in (("c1", 1, False), ("c16", 16, False),
-                                            ("c64", 64, False), ("stream-c16", 16, True)):
+            for scenario, conns, stream in (
+                ("c1", 1, False),
+                ("c16", 16, False),
+                ("c64", 64, False),
+                ("stream-c16", 16, True),
+            ):
                 for system in live:
                     with RSSWatch(system) as watch:
                         figures = wrk(system, conns, args.seconds, stream)
-                    runs.append({"round": round_no, "scenario": scenario, "target": system.name,
-                                 **figures, "peak_rss_mb": watch.peak})
-                    print(f"  {scenario:10} {system.name:22} {figures['rps']:9.0f} req/s "
-                          f"p50 {figures['p50_ms']:.2f} ms", flush=True)
+                    runs.append(
+                        {
+                            "round": round_no,
+                            "scenario": scenario,
+                            "target": system.name,
+                            **figures,
+                            "peak_rss_mb": watch.peak,
+                        }
+                    )
+                    print(
+                        f"  {scenario:10} {system.name:22} {figures['rps']:9.0f} req/s "
+                        f"p50 {figures['p50_ms']:.2f} ms",
+                        flush=True,
+                    )
             for system in live:
-                runs.append({"round": round_no, "scenario": "ttfb-c1", "target": system.name,
-                             "ttfb_ms": ttfb(system, args.ttfb_count)})
+                runs.append(
+                    {
+                        "round": round_no,
+                        "scenario": "ttfb-c1",
+                        "target": system.name,
+                        "ttfb_ms": ttfb(system, args.ttfb_count),
+                    }
+                )
             for system in live[2:4]:
                 figures = wrk(system, 16, args.seconds, model="bench-translated")
-                runs.append({"round": round_no, "scenario": "translated-c16",
-                             "target": system.name, **figures})
-        patchbay = next((s for s in live if s.name == "patchbay (1 worker)"), None)
-        if patchbay is not None:
-            results["memory_short"] = memory(patchbay, args.streams, 10, args.stream_seconds)
-            results["memory_long"] = memory(patchbay, args.streams, 80, args.stream_seconds)
+                runs.append(
+                    {
+                        "round": round_no,
+                        "scenario": "translated-c16",
+                        "target": system.name,
+                        **figures,
+                    }
+                )
+        for system in live[2:]:
+            system.stop()  # the memory runs each get a fresh Patchbay and the machine to itself
+        for label, chunks in (("memory_short", 10), ("memory_long", 80)):
+            fresh = t.start_patchbay(upstream, slow, 1)
+            started.append(fresh)
+            if fresh.process is not None:
+                results[label] = memory(fresh, args.streams, chunks, args.stream_seconds)
+            fresh.stop()
         return results
     finally:
         for process in reversed(started):
@@ -145,10 +213,13 @@ def main() -> None:
         args.rounds, args.seconds, args.ttfb_count, args.streams = 1, 2, 50, 200
     began = time.time()
     results = measure(args)
-    results["method"] = {"rounds": args.rounds, "seconds": args.seconds,
-                         "machine": f"{platform.node()} · {os.cpu_count()} cores · "
-                                    f"{platform.python_version()}",
-                         "wall_s": round(time.time() - began), "quick": args.quick}
+    results["method"] = {
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
+        "wall_s": round(time.time() - began),
+        "quick": args.quick,
+    }
     (t.WORK / "results.json").write_text(json.dumps(results, indent=1))
     import report
 

@@ -21,21 +21,29 @@ def main() -> None:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
         for i in range(count):
-            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "slow",
-                     "choices": [{"index": 0, "delta": {"content": f" w{i}"},
-                                  "finish_reason": None}]}
+            chunk = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "slow",
+                "choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}],
+            }
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
             await asyncio.sleep(pause)
-        end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "slow",
-               "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": count,
-                                        "total_tokens": count + 5}}
+        end = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "slow",
+            "choices": [],
+            "usage": {"prompt_tokens": 5, "completion_tokens": count, "total_tokens": count + 5},
+        }
         await response.write(b"data: " + json.dumps(end).encode() + b"\n\ndata: [DONE]\n\n")
         return response
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", answer)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None,
-                backlog=4096)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, backlog=4096)
 
 
 if __name__ == "__main__":

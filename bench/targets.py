@@ -88,8 +88,9 @@ def rss_mb(pid: int) -> float:
 def spawn(cmd: list[str], log: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     WORK.mkdir(parents=True, exist_ok=True)
     with open(WORK / log, "wb") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
+        return subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> bool:
@@ -120,16 +121,19 @@ def start_nginx() -> Target:
 
 def start_passthrough(upstream: Target) -> Target:
     target = Target("aiohttp passthrough", free_port())
-    target.process = spawn([sys.executable, str(HERE / "passthrough.py"), str(target.port),
-                            upstream.url], "passthrough.log")
+    target.process = spawn(
+        [sys.executable, str(HERE / "passthrough.py"), str(target.port), upstream.url],
+        "passthrough.log",
+    )
     wait_up(target.url, target.process, 20)
     return target
 
 
 def start_slow() -> Target:
     target = Target("slow upstream", free_port())
-    target.process = spawn([sys.executable, str(HERE / "slow_upstream.py"), str(target.port),
-                            "20", "0.25"], "slow.log")
+    target.process = spawn(
+        [sys.executable, str(HERE / "slow_upstream.py"), str(target.port), "20", "0.25"], "slow.log"
+    )
     wait_up(target.url, target.process, 20)
     return target
 
@@ -195,18 +199,33 @@ def start_patchbay(upstream: Target, slow: Target, workers: int) -> Target:
     name = f"patchbay ({workers} worker{'s' if workers > 1 else ''})"
     target = Target(name, free_port())
     exe = Path(sys.executable).with_name("patchbay")
-    target.process = spawn([str(exe), "serve", "--config", str(config), "--port",
-                            str(target.port), "--workers", str(workers)], f"patchbay-{workers}.log",
-                           {"PATCHBAY_DATA_DIR": str(data), "PATCHBAY_ADMIN_KEY": ADMIN_KEY})
+    target.process = spawn(
+        [
+            str(exe),
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(target.port),
+            "--workers",
+            str(workers),
+        ],
+        f"patchbay-{workers}.log",
+        {"PATCHBAY_DATA_DIR": str(data), "PATCHBAY_ADMIN_KEY": ADMIN_KEY},
+    )
     if not wait_up(target.url + "/healthz", target.process, 60):
         target.stop()
         target.process = None
         return target
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
-    account = httpx.post(target.url + "/admin/accounts", headers=admin,
-                         json={"name": "bench", "points": 10**15}).json()
-    target.key = httpx.post(target.url + f"/admin/accounts/{account['id']}/keys", headers=admin,
-                            json={"name": "bench", "rpm": 10**9}).json()["key"]
+    account = httpx.post(
+        target.url + "/admin/accounts", headers=admin, json={"name": "bench", "points": 10**15}
+    ).json()
+    target.key = httpx.post(
+        target.url + f"/admin/accounts/{account['id']}/keys",
+        headers=admin,
+        json={"name": "bench", "rpm": 10**9},
+    ).json()["key"]
     return target
 
 
@@ -227,10 +246,27 @@ general_settings:
 litellm_settings:
   telemetry: false
 """)
-    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
-           "LITELLM_TELEMETRY": "False", "NO_DOCS": "True"}
-    target.process = spawn([str(binary), "--config", str(config), "--host", "127.0.0.1",
-                            "--port", str(target.port), "--num_workers", "1"], "litellm.log", env)
+    env = {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+        "NO_DOCS": "True",
+    }
+    target.process = spawn(
+        [
+            str(binary),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(target.port),
+            "--num_workers",
+            "1",
+        ],
+        "litellm.log",
+        env,
+    )
     if not wait_up(target.url + "/health/liveliness", target.process, 180):
         target.stop()
         target.process = None

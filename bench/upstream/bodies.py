@@ -4,37 +4,72 @@ from __future__ import annotations
 
 import json
 
-CHAT = json.dumps({
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1730000000,
-    "model": "bench-upstream",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the bench."},
-                 "finish_reason": "stop", "logprobs": None}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18},
-})
+CHAT = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1730000000,
+        "model": "bench-upstream",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello from the bench."},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18},
+    }
+)
 
 
 def _chunk(delta: dict, finish: str | None = None) -> str:
-    return "data: " + json.dumps({
-        "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1730000000,
+    return (
+        "data: "
+        + json.dumps(
+            {
+                "id": "chatcmpl-bench",
+                "object": "chat.completion.chunk",
+                "created": 1730000000,
+                "model": "bench-upstream",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+        )
+        + "\n\n"
+    )
+
+
+CHAT_SSE = (
+    _chunk({"role": "assistant", "content": ""})
+    + "".join(_chunk({"content": w}) for w in ["Hello", " from", " the", " bench."])
+    + _chunk({}, "stop")
+    + "data: "
+    + json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1730000000,
+            "model": "bench-upstream",
+            "choices": [],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18},
+        }
+    )
+    + "\n\n"
+    + "data: [DONE]\n\n"
+)
+
+ANTHROPIC = json.dumps(
+    {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
         "model": "bench-upstream",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
-
-
-CHAT_SSE = (_chunk({"role": "assistant", "content": ""})
-            + "".join(_chunk({"content": w}) for w in ["Hello", " from", " the", " bench."])
-            + _chunk({}, "stop")
-            + "data: " + json.dumps({"id": "chatcmpl-bench", "object": "chat.completion.chunk",
-                                     "created": 1730000000, "model": "bench-upstream",
-                                     "choices": [], "usage": {"prompt_tokens": 12,
-                                                              "completion_tokens": 6,
-                                                              "total_tokens": 18}}) + "\n\n"
-            + "data: [DONE]\n\n")
-
-ANTHROPIC = json.dumps({
-    "id": "msg_bench", "type": "message", "role": "assistant", "model": "bench-upstream",
-    "content": [{"type": "text", "text": "Hello from the bench."}], "stop_reason": "end_turn",
-    "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 6},
-})
+        "content": [{"type": "text", "text": "Hello from the bench."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 6},
+    }
+)
 
 
 def nginx_conf(port: int, workdir: str) -> str:

@@ -247,3 +247,28 @@ def test_responses_api_bot_routes_through_responses(
     assert answer.choices[0].message.content == "You said: over responses"
     seen = fake_openai.requests[-1]
     assert seen.path == "/v1/responses" and seen.body["model"] == "bot-upstream-model"
+
+
+def test_bot_is_billed_at_its_pricing(
+    open_gateway: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    owner = make_key(open_gateway, "billed-owner")
+    with open_gateway.admin() as admin:
+        accounts = admin.get("/admin/accounts").json()["data"]
+        account = next(a for a in accounts if a["name"] == "billed-owner")
+        admin.post(f"/admin/accounts/{account['id']}/credit", json={"points": 100_000})
+    assert (
+        call(open_gateway, owner, "POST", "/bots", bot_body(fake_openai, "billed-bot")).status_code
+        == 201
+    )
+    client = openai.OpenAI(base_url=open_gateway.openai_base, api_key=owner, max_retries=0)
+    answer = client.chat.completions.create(
+        model="billed-bot", messages=[{"role": "user", "content": "bill me"}]
+    )
+    usage = answer.usage
+    assert usage is not None
+    # bot pricing: prompt 0.000002, completion 0.000004 USD per token → 0.2 and 0.4 points
+    expected = -(-(usage.prompt_tokens * 2 + usage.completion_tokens * 4) // 10)
+    assert (usage.model_extra or {})["cost_points"] == expected
+    history = call(open_gateway, owner, "GET", "/usage/points_history").json()["data"]
+    assert history[0]["bot"] == "billed-bot" and history[0]["cost_points"] == expected

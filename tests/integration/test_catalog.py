@@ -178,3 +178,24 @@ def test_gemini_sdk_lists(gateway: GatewayProcess, keys: dict[str, str]) -> None
     assert all(m["name"].startswith("models/") for m in raw["models"])
     anonymous = httpx.get(gateway.url + "/v1beta/models").json()
     assert "models/echo" in [m["name"] for m in anonymous["models"]]
+
+
+def test_ordered_by_priority_then_id(gateway: GatewayProcess) -> None:
+    with gateway.admin() as admin:
+        for model_id, priority in (("zz-first", 10), ("aa-second", 5), ("bb-second", 5)):
+            created = admin.post(
+                "/admin/models",
+                json={
+                    "id": model_id,
+                    "priority": priority,
+                    "routes": [{"provider": "echo", "model": "echo"}],
+                },
+            )
+            assert created.status_code == 201, created.text
+    listed = ids(httpx.get(gateway.url + "/v1/models"))
+    assert listed[:3] == ["zz-first", "aa-second", "bb-second"]
+    rest = listed[3:]
+    assert rest == sorted(rest)  # priority 0: by id
+    with gateway.admin() as admin:
+        for model_id in ("zz-first", "aa-second", "bb-second"):
+            admin.delete(f"/admin/models/{model_id}")

@@ -294,8 +294,11 @@ def test_402_in_each_protocol_envelope(metered: tuple[GatewayProcess, str]) -> N
     anthropic_reply = httpx.post(
         gateway.url + "/v1/messages",
         headers={"x-api-key": key},
-        json={"model": "priced-echo", "max_tokens": 5,
-              "messages": [{"role": "user", "content": "x"}]},
+        json={
+            "model": "priced-echo",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "x"}],
+        },
     )
     assert anthropic_reply.status_code == 402
     assert anthropic_reply.json()["error"]["type"] == "billing_error"
