@@ -238,9 +238,15 @@ def start_litellm(upstream: Target) -> Target:
     config.write_text(f"""
 model_list:
   - model_name: bench-model
-    litellm_params: {{model: openai/bench-upstream, api_base: "{upstream.url}/v1", api_key: sk-bench}}
+    litellm_params:
+      model: openai/bench-upstream
+      api_base: "{upstream.url}/v1"
+      api_key: sk-bench
   - model_name: bench-stream
-    litellm_params: {{model: openai/bench-upstream, api_base: "{upstream.url}/sse/v1", api_key: sk-bench}}
+    litellm_params:
+      model: openai/bench-upstream
+      api_base: "{upstream.url}/sse/v1"
+      api_key: sk-bench
 general_settings:
   master_key: {LITELLM_KEY}
 litellm_settings:
