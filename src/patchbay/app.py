@@ -15,6 +15,7 @@ from starlette.responses import Response
 from patchbay.api import admin, anthropic, bots, chat, gemini, health, models, responses, usage
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.envelopes import protocol_for_path
+from patchbay.api.hot_paths import HotPaths
 from patchbay.api.http import error_response
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.errors import GatewayError as _Base
@@ -106,6 +107,17 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def app_from_environment() -> FastAPI:
+def serving_app(settings: Settings) -> HotPaths:
+    """The application as served: model-call routes first, FastAPI for the rest."""
+    app = create_app(settings)
+    exact = {
+        ("POST", "/v1/chat/completions"): chat.chat_completions,
+        ("POST", "/v1/messages"): anthropic.messages,
+        ("POST", "/v1/responses"): responses.create,
+    }
+    return HotPaths(app, exact, gemini.generate)
+
+
+def app_from_environment() -> HotPaths:
     """Factory for ``uvicorn --factory`` and for ``patchbay serve --workers N``."""
-    return create_app(load_settings())
+    return serving_app(load_settings())

@@ -70,5 +70,6 @@ def run(settings: Settings, config: Path | None, console: Console, err: Console)
         log_level=settings.log_level,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
         server_header=False,
+        proxy_headers=False,
     )
     return 0

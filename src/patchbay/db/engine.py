@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,12 +23,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    json = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, **json)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, **json
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
