@@ -19,6 +19,7 @@ from patchbay.api.hot_paths import HotPaths
 from patchbay.api.http import error_response
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.errors import GatewayError as _Base
+from patchbay.gc_policy import settle_after_startup
 from patchbay.services.gateway import Gateway
 from patchbay.settings import Settings, load_settings
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = await Gateway.start(settings)
+        settle_after_startup()
         try:
             yield
         finally:
