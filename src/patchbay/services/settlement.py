@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patchbay.db import models as db
+
+USAGE = db.UsageEntry.__table__
+LEDGER = db.LedgerEntry.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,13 @@ async def write_batch(session: AsyncSession, charges: list[Charge]) -> list[Char
         ).all()
     )
     fresh = [c for c in charges if c.query_id not in done]
+    conn = await session.connection()  # Core, not the ORM: no per-row ORM bookkeeping
     now = datetime.now(UTC)
     per_account: dict[int, int] = defaultdict(int)
     per_key: dict[int, int] = defaultdict(int)
-    if fresh:  # Core executemany: far cheaper than ORM objects at thousands of calls/s
-        await session.execute(
-            insert(db.UsageEntry),
+    if fresh:  # one executemany per table
+        await conn.execute(
+            USAGE.insert(),
             [
                 {
                     "query_id": c.query_id,
@@ -63,8 +67,8 @@ async def write_batch(session: AsyncSession, charges: list[Charge]) -> list[Char
                 for c in fresh
             ],
         )
-        await session.execute(
-            insert(db.LedgerEntry),
+        await conn.execute(
+            LEDGER.insert(),
             [
                 {
                     "account_id": c.account_id,
