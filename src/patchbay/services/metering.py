@@ -34,6 +34,7 @@ from patchbay.services.settlement import Charge, read_figures, write_batch
 log = logging.getLogger("patchbay.metering")
 DEFAULT_OUTPUT_ALLOWANCE = 4096
 RELOAD_PERIOD_S = 5.0
+BATCH = 2000  # charges per transaction: larger batches cost less per charge
 
 
 class LedgerMeter:
@@ -51,6 +52,7 @@ class LedgerMeter:
         self.lock = asyncio.Lock()
         self.on_settled: Callable[[Call], None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._unsure: set[str] = set()  # charges of failed writes: check whether they landed
 
     async def start(self) -> None:
         await self.reload()
@@ -120,13 +122,19 @@ class LedgerMeter:
     async def flush(self) -> None:
         async with self.lock:
             while self.queue:
-                batch, self.queue = self.queue[:500], self.queue[500:]
+                batch, self.queue = self.queue[:BATCH], self.queue[BATCH:]
                 try:
                     async with self.sessions() as session, session.begin():
-                        await write_batch(session, batch)
+                        unsure = bool(self._unsure) and any(
+                            c.query_id in self._unsure for c in batch
+                        )
+                        await write_batch(session, batch, check_written=unsure)
                 except Exception:
                     self.queue[:0] = batch  # keep them; the next flush retries (idempotent)
+                    self._unsure.update(c.query_id for c in batch)  # it may have landed
                     raise
+                if self._unsure:
+                    self._unsure.difference_update(c.query_id for c in batch)
                 for c in batch:  # all were pending here, written now or by an earlier try
                     self.book.written(c.account_id, c.key_id, c.cost_points)
 

@@ -1,0 +1,134 @@
+"""The write-behind settlement on SQLite and on PostgreSQL: rows the ORM reads back as written,
+and a batch whose commit landed although the writer saw an error is not charged twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from patchbay.accounting.query_ids import new_query_id
+from patchbay.db import models as db
+from patchbay.db.engine import make_engine, make_sessionmaker
+from patchbay.db.migrate import upgrade
+from patchbay.services import accounts, metering
+from patchbay.services.metering import LedgerMeter
+from patchbay.services.settlement import Charge, write_batch
+from tests.conftest import require_service
+from tests.support import ledger_consistency, query, scratch_postgres
+
+BREAKDOWN = {"tokens": {"prompt": 9, "completion": 8}, "prices": {"prompt": "0.000001"}}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'settle.db'}"
+        upgrade(url)
+        yield url
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    with scratch_postgres() as url:
+        upgrade(url)
+        yield url
+
+
+def _charges(account_id: int, key_id: int, count: int, points: int = 3) -> list[Charge]:
+    now = int(time.time() * 1000)
+    return [
+        Charge(new_query_id(), account_id, key_id, "k", "m", now, "0.000025", points, BREAKDOWN)
+        for _ in range(count)
+    ]
+
+
+async def _account(sessions: Any) -> tuple[int, int]:
+    async with sessions() as session, session.begin():
+        account = await accounts.create_account(session, "payer", points=10_000)
+        key = await accounts.create_key(session, account, name="k", rpm=60)
+        return account.id, key.record.id
+
+
+def test_rows_read_back_through_the_orm(database_url: str) -> None:
+    async def run() -> None:
+        engine = make_engine(database_url)
+        sessions = make_sessionmaker(engine)
+        try:
+            account_id, key_id = await _account(sessions)
+            charges = _charges(account_id, key_id, 5)
+            async with sessions() as session, session.begin():
+                written = await write_batch(session, charges, check_written=False)
+            assert len(written) == 5
+            async with sessions() as session:
+                entry = await session.scalar(
+                    select(db.UsageEntry).where(db.UsageEntry.query_id == charges[0].query_id)
+                )
+                ledger = await session.scalar(
+                    select(db.LedgerEntry).where(db.LedgerEntry.query_id == charges[0].query_id)
+                )
+                account = await session.get(db.Account, account_id)
+                key = await session.get(db.ApiKey, key_id)
+            assert entry is not None and entry.cost_breakdown == BREAKDOWN
+            assert entry.cost_usd == "0.000025" and entry.api_key_id == key_id
+            assert ledger is not None and ledger.points == -3 and ledger.kind == "charge"
+            assert isinstance(ledger.created_at, datetime)
+            assert abs(ledger.created_at.timestamp() - time.time()) < 60
+            assert account is not None and account.point_balance == 10_000 - 15
+            assert key is not None and key.spent_points == 15
+            # the same charges again, unchecked: the unique keys refuse the whole batch
+            with pytest.raises(IntegrityError):
+                async with sessions() as session, session.begin():
+                    await write_batch(session, charges[:2], check_written=False)
+            # checked: nothing is written twice
+            async with sessions() as session, session.begin():
+                assert await write_batch(session, charges, check_written=True) == []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    ledger_consistency(database_url)
+
+
+def test_a_commit_that_landed_despite_an_error_is_not_charged_twice(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = metering.write_batch
+    failures: list[int] = []
+    held: dict[str, LedgerMeter] = {}
+
+    async def lands_then_fails(session: Any, batch: list[Charge], **kw: Any) -> list[Charge]:
+        if not failures:  # the first write reaches the database, then the writer loses it
+            failures.append(len(batch))
+            async with held["meter"].sessions() as other, other.begin():
+                await real(other, batch, check_written=False)
+            raise ConnectionError("connection lost after commit")
+        return await real(session, batch, **kw)
+
+    monkeypatch.setattr(metering, "write_batch", lands_then_fails)
+
+    async def run() -> None:
+        engine = make_engine(database_url)
+        meter = held["meter"] = LedgerMeter(make_sessionmaker(engine), points_per_usd=100_000)
+        try:
+            account_id, key_id = await _account(meter.sessions)
+            first = _charges(account_id, key_id, 40)
+            meter.queue.extend(first)
+            with pytest.raises(ConnectionError):
+                await meter.flush()
+            meter.queue.extend(_charges(account_id, key_id, 10))  # newer, never tried
+            await meter.flush()
+            assert meter.queue == [] and meter._unsure == set()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    assert failures == [40]
+    rows = query(database_url, "SELECT COUNT(*), SUM(points) FROM ledger_entries")
+    assert rows[0][0] == 1 + 50 and rows[0][1] == 10_000 - 50 * 3  # top-up + 50 charges
+    ledger_consistency(database_url)
