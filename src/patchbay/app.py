@@ -15,7 +15,7 @@ from starlette.responses import Response
 from patchbay.api import admin, anthropic, bots, chat, gemini, health, models, responses, usage
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.envelopes import protocol_for_path
-from patchbay.api.hot_paths import HotPaths
+from patchbay.api.hot_paths import Endpoint, HotPaths
 from patchbay.api.http import error_response
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.errors import GatewayError as _Base
@@ -68,6 +68,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    """Every route but the model calls, which ``serving_app`` serves in front of this."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = await Gateway.start(settings)
@@ -84,13 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
-    app.add_route("/v1/messages", anthropic.messages, methods=["POST"])
-    app.add_route("/v1/responses", responses.create, methods=["POST"])
     app.add_route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"])
     app.add_route("/v1/responses/{response_id}", responses.remove, methods=["DELETE"])
-    app.add_route("/v1beta/models/{target:path}", gemini.generate, methods=["POST"])
-    app.add_route("/v1/models/{target:path}", gemini.generate, methods=["POST"])  # genai SDK
     app.add_route("/v1/models", models.list_models, methods=["GET"])
     app.add_route("/v1/models/{model_id:path}", models.get_model, methods=["GET"])
     app.add_route("/v1beta/models", models.list_models, methods=["GET"])
@@ -112,10 +109,10 @@ def create_app(settings: Settings) -> FastAPI:
 def serving_app(settings: Settings) -> HotPaths:
     """The application as served: model-call routes first, FastAPI for the rest."""
     app = create_app(settings)
-    exact = {
-        ("POST", "/v1/chat/completions"): chat.chat_completions,
-        ("POST", "/v1/messages"): anthropic.messages,
-        ("POST", "/v1/responses"): responses.create,
+    exact: dict[str, Endpoint] = {
+        "/v1/chat/completions": chat.chat_completions,
+        "/v1/messages": anthropic.messages,
+        "/v1/responses": responses.create,
     }
     return HotPaths(app, exact, gemini.generate)
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
-
+from patchbay.api.exchange import Exchange
 from patchbay.api.gate import serve
-from patchbay.api.http import client_key, error_response, read_json_object
+from patchbay.api.http import Reply, error_response
 from patchbay.errors import GatewayError, InvalidRequest
 from patchbay.protocols.anthropic_messages import decode, encode, stream
 from patchbay.protocols.errors import RequestInvalid
-from patchbay.services.gateway import Gateway
 from patchbay.services.proxy import Edge
 
 EDGE = Edge(encode.encode_response, lambda model: stream.StreamEncoder(model=model))
 
 
-async def messages(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
+async def messages(exchange: Exchange) -> Reply:
+    gateway = exchange.gateway
     try:
-        principal = await gateway.keys.authenticate(client_key(request))
-        body = await read_json_object(request, gateway.settings.max_body_bytes)
+        principal = await gateway.keys.authenticate(exchange.api_key())
+        body = await exchange.json_object(gateway.settings.max_body_bytes)
         try:
             canonical = decode.decode_request(body)
         except RequestInvalid as exc:
@@ -31,7 +28,7 @@ async def messages(request: Request) -> Response:
             canonical,
             EDGE,
             protocol="anthropic",
-            body_size=request.state.body_size,
+            body_size=exchange.body_size,
         )
     except GatewayError as exc:
         return error_response(exc, "anthropic")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
-
+from patchbay.api.exchange import Exchange
 from patchbay.api.gate import open_call
-from patchbay.api.http import add_headers, client_key, error_response, read_json_object
+from patchbay.api.http import Reply, error_response
 from patchbay.errors import GatewayError, InvalidRequest
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.openai_chat.validate import validate_request
 from patchbay.services.access import authorize
 from patchbay.services.calls import Call
-from patchbay.services.gateway import Gateway
 
 
 def _max_tokens(body: dict[str, object]) -> int | None:
@@ -20,12 +17,12 @@ def _max_tokens(body: dict[str, object]) -> int | None:
     return value if isinstance(value, int) else None
 
 
-async def chat_completions(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
+async def chat_completions(exchange: Exchange) -> Reply:
+    gateway = exchange.gateway
     call: Call | None = None
     try:
-        principal = await gateway.keys.authenticate(client_key(request))
-        body = await read_json_object(request, gateway.settings.max_body_bytes)
+        principal = await gateway.keys.authenticate(exchange.api_key())
+        body = await exchange.json_object(gateway.settings.max_body_bytes)
         try:
             validate_request(body)
         except RequestInvalid as exc:
@@ -37,12 +34,12 @@ async def chat_completions(request: Request) -> Response:
             model,
             protocol="openai_chat",
             stream=body.get("stream") is True,
-            body_size=request.state.body_size,
+            body_size=exchange.body_size,
             max_output_tokens=_max_tokens(body),
         )
-        response = await gateway.proxy.chat_completions(call, body)
-        add_headers(response, headers)
-        return response
+        reply = await gateway.proxy.chat_completions(call, body)
+        reply.add_headers(headers)
+        return reply
     except RequestInvalid as exc:
         if call is not None:
             gateway.meter.settle(call)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from starlette.requests import Request
-from starlette.responses import Response
-
+from patchbay.api.exchange import Exchange
 from patchbay.api.gate import serve
-from patchbay.api.http import client_key, error_response, read_json_object
+from patchbay.api.http import Reply, error_response
 from patchbay.domain.events import Finish, StreamError, StreamEvent
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.gemini import decode, encode, stream
-from patchbay.services.gateway import Gateway
 from patchbay.services.proxy import Edge
 
 
@@ -40,29 +37,29 @@ SSE_EDGE = Edge(encode.encode_response, lambda model: stream.StreamEncoder(model
 ARRAY_EDGE = Edge(encode.encode_response, JSONArrayEncoder, stream_media_type="application/json")
 
 
-async def generate(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    target: str = request.path_params["target"]
+async def generate(exchange: Exchange) -> Reply:
+    gateway = exchange.gateway
+    target: str = exchange.path_params["target"]
     model, _, method = target.rpartition(":")
     try:
         if method not in ("generateContent", "streamGenerateContent") or not model:
             raise NotFound(f"no such method: {method or target}")
-        principal = await gateway.keys.authenticate(client_key(request))
-        body = await read_json_object(request, gateway.settings.max_body_bytes)
+        principal = await gateway.keys.authenticate(exchange.api_key())
+        body = await exchange.json_object(gateway.settings.max_body_bytes)
         try:
             canonical = decode.decode_request(body, model=model)
         except RequestInvalid as exc:
             raise InvalidRequest(exc.message, param=exc.param) from None
         streaming = method == "streamGenerateContent"
         canonical = replace(canonical, stream=streaming)
-        edge = SSE_EDGE if request.query_params.get("alt") == "sse" or not streaming else ARRAY_EDGE
+        edge = SSE_EDGE if exchange.query.get("alt") == "sse" or not streaming else ARRAY_EDGE
         return await serve(
             gateway,
             principal,
             canonical,
             edge,
             protocol="gemini",
-            body_size=request.state.body_size,
+            body_size=exchange.body_size,
         )
     except GatewayError as exc:
         return error_response(exc, "gemini")

@@ -1,58 +1,68 @@
 """Serves the model-call routes straight from the server, ahead of FastAPI's stack.
 
 The request path is the product: these endpoints parse, authenticate, limit and answer errors
-themselves, so the generic middleware (routing regexes, exception and telemetry wrappers) is
-pure overhead there. Every other route — admin, bots, catalog, health — goes through FastAPI.
+themselves (on an ``Exchange``, not a framework request), so the generic middleware — routing
+regexes, exception and telemetry wrappers, request and response objects — is pure overhead
+there. Every other route — admin, bots, catalog, health — goes through FastAPI.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from patchbay.api.envelopes import protocol_for_path
-from patchbay.api.http import error_response
-from patchbay.errors import GatewayError
+from patchbay.api.exchange import ClientGone, Exchange
+from patchbay.api.http import Reply, error_response
+from patchbay.errors import GatewayError, InvalidRequest
 
 log = logging.getLogger("patchbay")
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[[Exchange], Awaitable[Reply]]
+GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
 
 
 class HotPaths:
-    def __init__(
-        self, app: ASGIApp, exact: dict[tuple[str, str], Endpoint], gemini: Endpoint
-    ) -> None:
-        self.app = app
-        self.exact = exact
+    def __init__(self, app: Any, exact: dict[str, Endpoint], gemini: Endpoint) -> None:
+        self.app: ASGIApp = app
+        self.exact = exact  # path -> endpoint, all POST
         self.gemini = gemini
 
-    def _route(self, scope: Scope) -> Endpoint | None:
-        method, path = scope["method"], scope["path"]
-        endpoint = self.exact.get((method, path))
-        if endpoint is None and method == "POST" and ":" in path:
-            for prefix in ("/v1beta/models/", "/v1/models/"):
+    def _route(self, scope: Scope) -> tuple[Endpoint, dict[str, str] | None] | None:
+        path = scope["path"]
+        endpoint = self.exact.get(path)
+        if endpoint is not None:
+            return endpoint, None
+        if ":" in path and scope["method"] == "POST":
+            for prefix in GEMINI_PREFIXES:
                 if path.startswith(prefix):
-                    scope["path_params"] = {"target": path[len(prefix) :]}
-                    return self.gemini
-        return endpoint
+                    return self.gemini, {"target": path[len(prefix) :]}
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self._route(scope) if scope["type"] == "http" else None
-        if endpoint is None:
+        route = self._route(scope) if scope["type"] == "http" else None
+        if route is None:
             await self.app(scope, receive, send)
             return
-        scope["app"] = self.app
-        request = Request(scope, receive)
+        endpoint, params = route
+        protocol = protocol_for_path(scope["path"])
+        if scope["method"] != "POST":
+            error = InvalidRequest(f"method {scope['method']} is not allowed here")
+            error.status = 405
+            await error_response(error, protocol)(scope, receive, send)
+            return
         try:
-            response = await endpoint(request)
+            exchange = Exchange(self.app.state.gateway, scope, receive, params)  # type: ignore[attr-defined]
+            reply = await endpoint(exchange)
+        except ClientGone:
+            return
         except GatewayError as exc:
-            response = error_response(exc, protocol_for_path(scope["path"]))
+            reply = error_response(exc, protocol)
         except Exception as exc:
             log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], scope["path"])
-            error = GatewayError("the gateway failed to handle this request")
-            response = error_response(error, protocol_for_path(scope["path"]))
-        await response(scope, receive, send)
+            reply = error_response(
+                GatewayError("the gateway failed to handle this request"), protocol
+            )
+        await reply(scope, receive, send)

@@ -3,70 +3,71 @@
 from __future__ import annotations
 
 from typing import Any
+from typing import Protocol as Interface
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from patchbay.api.envelopes import Protocol, render
-from patchbay.errors import GatewayError, InvalidRequest, RequestTooLarge
+from patchbay.errors import GatewayError
 
-JSON_TYPE = "application/json"
-
-
-class JSONBytes(Response):
-    media_type = JSON_TYPE
+JSON_TYPE = b"application/json"
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return JSONBytes(orjson.dumps(data), status_code=status, headers=headers)
+class Reply(Interface):
+    """Anything the endpoints answer with: an ASGI response callable."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class JSONReply:
+    """A whole JSON answer as one ASGI response: what Starlette's ``Response`` does for bytes,
+    with the headers kept as the raw list ASGI sends."""
+
+    __slots__ = ("status_code", "body", "raw_headers")
+
+    def __init__(
+        self, body: bytes, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.raw_headers = [
+            (b"content-type", JSON_TYPE),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if headers:
+            self.add_headers(headers)
+
+    def add_headers(self, headers: dict[str, str]) -> None:
+        self.raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.raw_headers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONReply:
+    return JSONReply(orjson.dumps(data), status, headers)
 
 
 def add_headers(response: Any, headers: dict[str, str]) -> None:
-    """Add headers to a Starlette response or an ``SSEResponse``."""
+    """Add headers to a ``JSONReply``, an ``SSEResponse`` or a Starlette response."""
     if hasattr(response, "add_headers"):
         response.add_headers(headers)
     else:
         response.headers.update(headers)
 
 
-def error_response(error: GatewayError, protocol: Protocol) -> Response:
+def error_response(error: GatewayError, protocol: Protocol) -> JSONReply:
     status, body, headers = render(error, protocol)
-    return JSONBytes(body, status_code=status, headers=headers)
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes without reading them all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise RequestTooLarge(f"request body exceeds {limit} bytes")
-        except ValueError:
-            raise InvalidRequest("invalid Content-Length header") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
-    """The body as a JSON object; its size in bytes is left in ``request.state.body_size``."""
-    body = await read_body(request, limit)
-    request.state.body_size = len(body)
-    if not body:
-        raise InvalidRequest("request body is empty; expected a JSON object")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    return data
+    return JSONReply(body, status, headers)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from patchbay.api.envelopes import Protocol
-from patchbay.api.http import JSONBytes, client_key, error_response, json_response
+from patchbay.api.http import JSONReply, client_key, error_response, json_response
 from patchbay.catalog import views
 from patchbay.catalog.listing import Shape
 from patchbay.errors import GatewayError, ModelNotFound
@@ -61,7 +61,7 @@ async def list_models(request: Request) -> Response:
     headers = _cache_headers(principal, etag)
     if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
         return Response(status_code=304, headers=headers)
-    return JSONBytes(body, headers=headers)
+    return JSONReply(body, headers=headers)
 
 
 async def get_model(request: Request) -> Response:

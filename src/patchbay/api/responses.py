@@ -15,8 +15,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from patchbay.api.exchange import Exchange
 from patchbay.api.gate import serve
-from patchbay.api.http import client_key, error_response, json_response, read_json_object
+from patchbay.api.http import Reply, client_key, error_response, json_response
 from patchbay.domain.messages import Message
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
@@ -85,11 +86,11 @@ async def _history(gateway: Gateway, account_id: int, previous: Any) -> tuple[Me
     return conversations.messages_from_json(row.conversation.get("messages") or [])
 
 
-async def create(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
+async def create(exchange: Exchange) -> Reply:
+    gateway = exchange.gateway
     try:
-        principal = await gateway.keys.authenticate(client_key(request))
-        body = await read_json_object(request, gateway.settings.max_body_bytes)
+        principal = await gateway.keys.authenticate(exchange.api_key())
+        body = await exchange.json_object(gateway.settings.max_body_bytes)
         try:
             canonical = decode.decode_request(body)
         except RequestInvalid as exc:
@@ -103,7 +104,7 @@ async def create(request: Request) -> Response:
             canonical,
             edge,
             protocol="openai_responses",
-            body_size=request.state.body_size,
+            body_size=exchange.body_size,
         )
     except GatewayError as exc:
         return error_response(exc, "openai")

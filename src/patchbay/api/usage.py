@@ -6,7 +6,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api.http import JSONBytes, client_key, error_response, json_response
+from patchbay.api.http import JSONReply, client_key, error_response, json_response
 from patchbay.errors import GatewayError, InvalidRequest
 from patchbay.services import usage_history
 from patchbay.services.gateway import Gateway
@@ -58,4 +58,4 @@ async def points_history(request: Request) -> Response:
         "has_more": more,
         "next_cursor": rows[-1].query_id if more and rows else None,
     }
-    return JSONBytes(orjson.dumps(body))
+    return JSONReply(orjson.dumps(body))

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from patchbay.accounting.tokens import count_text
+from patchbay.api.http import JSONReply
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError, UpstreamError
@@ -58,7 +59,7 @@ def upstream_failure(route: RouteEntry, response: UpstreamResponse) -> GatewayEr
 
 async def complete(
     client: UpstreamClient, meter: Meter, call: Call, route: RouteEntry, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> JSONReply:
     url, data, headers = request_parts(route, body)
     provider = route.provider
     response = await client.post(
@@ -77,7 +78,7 @@ async def complete(
     answer["model"] = call.model.id
     if isinstance(answer.get("usage"), dict):
         add_cost(answer["usage"], call.cost_usd, call.cost_points)
-    return answer
+    return JSONReply(orjson.dumps(answer))
 
 
 async def open_stream(

@@ -13,10 +13,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from starlette.responses import Response
-
 from patchbay.accounting.tokens import count_text
-from patchbay.api.http import json_response
+from patchbay.api.http import Reply, json_response
 from patchbay.api.sse import SSEResponse
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.assemble import assemble
@@ -36,7 +34,7 @@ from patchbay.services.usage_fields import add_cost
 from patchbay.upstream.client import UpstreamClient
 from patchbay.upstream.errors import is_retryable
 
-Attempt = Callable[[RouteEntry], Awaitable[Response]]
+Attempt = Callable[[RouteEntry], Awaitable[Reply]]
 
 
 @dataclass
@@ -56,7 +54,7 @@ class Proxy:
         self.meter = meter
         self.rng = rng or random.Random()
 
-    async def with_failover(self, call: Call, attempt: Attempt) -> Response:
+    async def with_failover(self, call: Call, attempt: Attempt) -> Reply:
         """Try the model's routes in balancer order until one starts answering."""
         routes = order_routes(call.model.routes, self.rng)
         if not routes:
@@ -73,20 +71,29 @@ class Proxy:
         assert error is not None
         raise error
 
-    async def chat_completions(self, call: Call, body: dict[str, Any]) -> Response:
-        async def attempt(route: RouteEntry) -> Response:
-            if route.provider.kind == "openai":
-                return await self._chat_passthrough(call, route, body)
-            return await self._chat_translated(call, route, body)
+    async def chat_completions(self, call: Call, body: dict[str, Any]) -> Reply:
+        """Chat Completions, with the failover loop inline: this is the busiest path, and every
+        coroutine layer on it is paid again at each of the upstream call's suspensions."""
+        routes = call.model.routes
+        if len(routes) > 1:
+            routes = order_routes(routes, self.rng)
+        elif not routes:
+            raise UpstreamError(f"model '{call.model.id}' has no available upstream")
+        last = len(routes) - 1
+        for index, route in enumerate(routes):
+            call.route = route
+            try:
+                if route.provider.kind != "openai":
+                    return await self._chat_translated(call, route, body)
+                if not call.stream:
+                    return await passthrough.complete(self.client, self.meter, call, route, body)
+                return await self._chat_stream(call, route, body)
+            except GatewayError as exc:
+                if index == last or not is_retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
 
-        return await self.with_failover(call, attempt)
-
-    async def _chat_passthrough(
-        self, call: Call, route: RouteEntry, body: dict[str, Any]
-    ) -> Response:
-        if not call.stream:
-            answer = await passthrough.complete(self.client, self.meter, call, route, body)
-            return json_response(answer)
+    async def _chat_stream(self, call: Call, route: RouteEntry, body: dict[str, Any]) -> Reply:
         chunks = await passthrough.open_stream(self.client, call, route, body)
         options = body.get("stream_options")
         include = isinstance(options, dict) and options.get("include_usage") is True
@@ -109,9 +116,7 @@ class Proxy:
             self.meter.settle(call)
             await chunks.aclose()  # type: ignore[attr-defined]
 
-    async def _chat_translated(
-        self, call: Call, route: RouteEntry, body: dict[str, Any]
-    ) -> Response:
+    async def _chat_translated(self, call: Call, route: RouteEntry, body: dict[str, Any]) -> Reply:
         options = body.get("stream_options")
         include = isinstance(options, dict) and options.get("include_usage") is True
         edge = Edge(
@@ -121,17 +126,17 @@ class Proxy:
         )
         return await self.translated(call, route, chat_decode.decode_request(body), edge)
 
-    async def translate(self, call: Call, request: ChatRequest, edge: Edge) -> Response:
+    async def translate(self, call: Call, request: ChatRequest, edge: Edge) -> Reply:
         """Serve a canonical request on any route of the call's model, with failover."""
 
-        async def attempt(route: RouteEntry) -> Response:
+        async def attempt(route: RouteEntry) -> Reply:
             return await self.translated(call, route, request, edge)
 
         return await self.with_failover(call, attempt)
 
     async def translated(
         self, call: Call, route: RouteEntry, request: ChatRequest, edge: Edge
-    ) -> Response:
+    ) -> Reply:
         if call.stream:
             events = await upstream_events.open_events(self.client, route, request, call.model.id)
             encoder = edge.stream_encoder(call.model.id)

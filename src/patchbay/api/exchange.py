@@ -1,0 +1,95 @@
+"""One model call's HTTP request as the hot endpoints see it: read straight off ASGI.
+
+The model-call routes are the product's request path, so they skip the framework's request
+object: the headers are decoded once into a dict (ASGI servers give them lower-cased), the
+query string only if asked for, and the body is read from ``receive`` up to the configured
+limit. Every other route still gets FastAPI's ``Request``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import Receive, Scope
+
+from patchbay.errors import InvalidRequest, RequestTooLarge
+
+if TYPE_CHECKING:
+    from patchbay.services.gateway import Gateway
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was read: there is no one to answer."""
+
+
+class Exchange:
+    __slots__ = ("gateway", "path", "headers", "path_params", "body_size", "_scope", "_receive")
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        scope: Scope,
+        receive: Receive,
+        path_params: dict[str, str] | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.path: str = scope["path"]
+        self.headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in scope["headers"]}
+        self.path_params = path_params or {}
+        self.body_size = 0
+        self._scope = scope
+        self._receive = receive
+
+    @property
+    def query(self) -> dict[str, str]:
+        raw = self._scope.get("query_string", b"")
+        return dict(parse_qsl(raw.decode("latin-1"))) if raw else {}
+
+    def api_key(self) -> str | None:
+        """The API key however the client's SDK sends it (SPEC §2)."""
+        headers = self.headers
+        auth = headers.get("authorization")
+        if auth and auth[:7].lower() == "bearer ":
+            token = auth[7:].strip()
+            if token:
+                return token
+        return headers.get("x-api-key") or headers.get("x-goog-api-key") or self.query.get("key")
+
+    async def body(self, limit: int) -> bytes:
+        """The request body, refusing more than ``limit`` bytes without reading them all."""
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise InvalidRequest("invalid Content-Length header")
+            if int(declared) > limit:
+                raise RequestTooLarge(f"request body exceeds {limit} bytes")
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        body: bytes = message.get("body", b"")
+        while message.get("more_body"):
+            message = await self._receive()
+            body += message.get("body", b"")
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            if len(body) > limit:
+                raise RequestTooLarge(f"request body exceeds {limit} bytes")
+        if len(body) > limit:
+            raise RequestTooLarge(f"request body exceeds {limit} bytes")
+        self.body_size = len(body)
+        return body
+
+    async def json_object(self, limit: int) -> dict[str, Any]:
+        """The body as a JSON object; its size is left in ``body_size``."""
+        body = await self.body(limit)
+        if not body:
+            raise InvalidRequest("request body is empty; expected a JSON object")
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest(f"request body is not valid JSON: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("request body must be a JSON object")
+        return data
