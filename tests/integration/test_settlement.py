@@ -132,3 +132,37 @@ def test_a_commit_that_landed_despite_an_error_is_not_charged_twice(
     rows = query(database_url, "SELECT COUNT(*), SUM(points) FROM ledger_entries")
     assert rows[0][0] == 1 + 50 and rows[0][1] == 10_000 - 50 * 3  # top-up + 50 charges
     ledger_consistency(database_url)
+
+
+def test_closing_while_a_batch_is_being_written_loses_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = metering.write_batch
+    writing = asyncio.Event()
+
+    async def slow(session: Any, batch: list[Charge], **kw: Any) -> list[Charge]:
+        written = await real(session, batch, **kw)  # the transaction now holds the write lock
+        writing.set()
+        await asyncio.sleep(0.3)
+        return written
+
+    monkeypatch.setattr(metering, "write_batch", slow)
+
+    async def run() -> None:
+        engine = make_engine(database_url)
+        meter = LedgerMeter(make_sessionmaker(engine), points_per_usd=100_000)
+        try:
+            account_id, key_id = await _account(meter.sessions)
+            await meter.start()
+            meter.queue.extend(_charges(account_id, key_id, 30))
+            await asyncio.wait_for(writing.wait(), 5)
+            meter.queue.extend(_charges(account_id, key_id, 20))  # queued behind the write
+            await asyncio.wait_for(meter.aclose(), 15)
+            assert meter.queue == []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    rows = query(database_url, "SELECT COUNT(*) FROM usage_entries")
+    assert rows[0][0] == 50
+    ledger_consistency(database_url)

@@ -86,3 +86,33 @@ def test_query_ids_sort_in_creation_order() -> None:
     ids = [new_query_id() for _ in range(20_000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert all(i.startswith("q_") and len(i) == 28 for i in ids[:10])
+
+
+def _reference_base32(value: int, length: int) -> str:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(length)))
+
+
+@given(st.integers(min_value=0, max_value=2**48 - 1), st.integers(min_value=0, max_value=2**80 - 1))
+def test_query_id_encoding_is_crockford_base32(ms: int, rand: int) -> None:
+    from patchbay.accounting import query_ids
+
+    assert query_ids._encode(ms, 10) == _reference_base32(ms, 10)
+    assert query_ids._encode(rand, 16) == _reference_base32(rand, 16)
+
+
+prices_strategy = st.dictionaries(
+    st.sampled_from(["prompt", "completion", "request", "image", "cache_read", "reasoning"]),
+    st.decimals(min_value=0, max_value=1, places=9, allow_nan=False).map(str),
+)
+
+
+@given(prices_strategy, st.integers(0, 10**6), st.integers(0, 10**6))
+def test_hold_cost_is_the_cost_of_the_worst_usage(
+    prices: dict[str, str], prompt: int, output: int
+) -> None:
+    from patchbay.accounting.pricing import hold_cost
+
+    pricing = Pricing.parse(prices)
+    assert hold_cost(pricing, prompt, output) == cost(Usage(prompt, output), pricing).cost_usd
+    assert pricing.is_free == all(Decimal(v) == 0 for v in prices.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,6 +11,9 @@ from patchbay.domain.usage import Usage
 
 KINDS = ("prompt", "completion", "image", "request", "cache_read", "reasoning")
 BASE_KINDS = ("prompt", "completion", "image", "request")
+
+
+ZERO = Decimal(0)
 
 
 class PricingError(ValueError):
@@ -45,6 +48,15 @@ class Pricing:
     request: Decimal | None = None
     cache_read: Decimal | None = None
     reasoning: Decimal | None = None
+    # derived once, read on every call: the request path never re-formats a price
+    free: bool = field(default=False, init=False, repr=False, compare=False)
+    texts: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        prices = {kind: getattr(self, kind) for kind in KINDS}
+        texts = {kind: _text(price) for kind, price in prices.items() if price is not None}
+        object.__setattr__(self, "texts", texts)
+        object.__setattr__(self, "free", not any(prices.values()))
 
     @classmethod
     def parse(cls, mapping: dict[str, Any] | None) -> Pricing:
@@ -65,7 +77,7 @@ class Pricing:
 
     @property
     def is_free(self) -> bool:
-        return all(not getattr(self, kind) for kind in KINDS)
+        return self.free
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,27 +98,36 @@ def cost(usage: Usage, pricing: Pricing) -> CostBreakdown:
     zero = Decimal(0)
     text_in = max(0, usage.input_tokens - usage.cached_input_tokens - usage.image_tokens)
     text_out = max(0, usage.output_tokens - usage.reasoning_tokens)
-    lines = [
-        ("prompt", text_in, pricing.prompt),
-        ("cache_read", usage.cached_input_tokens, pricing.cache_read or pricing.prompt),
-        ("image", usage.image_tokens, pricing.image or pricing.prompt),
-        ("completion", text_out, pricing.completion),
-        ("reasoning", usage.reasoning_tokens, pricing.reasoning or pricing.completion),
-    ]
+    lines = (  # kind, tokens, the kind whose price applies (a missing price falls back)
+        ("prompt", text_in, "prompt"),
+        ("cache_read", usage.cached_input_tokens, "cache_read" if pricing.cache_read else "prompt"),
+        ("image", usage.image_tokens, "image" if pricing.image else "prompt"),
+        ("completion", text_out, "completion"),
+        ("reasoning", usage.reasoning_tokens, "reasoning" if pricing.reasoning else "completion"),
+    )
     total = zero
     tokens: dict[str, int] = {}
     prices: dict[str, str] = {}
-    for kind, count, price in lines:
+    texts = pricing.texts
+    for kind, count, priced_as in lines:
         if count:
             tokens[kind] = count
+            price = getattr(pricing, priced_as)
             if price is not None:
-                prices[kind] = _text(price)
+                prices[kind] = texts[priced_as]
                 total += price * count
     if pricing.request:
         total += pricing.request
-        prices["request"] = _text(pricing.request)
+        prices["request"] = texts["request"]
     return CostBreakdown(total, tokens, prices, usage.estimated)
 
 
 def points(cost_usd: Decimal, points_per_usd: int) -> int:
     return math.ceil(cost_usd * points_per_usd)
+
+
+def hold_cost(pricing: Pricing, prompt_tokens: int, output_tokens: int) -> Decimal:
+    """The most a call can cost: its prompt estimate and its whole output allowance
+    (what ``cost`` gives for that usage, without building the breakdown)."""
+    total = (pricing.prompt or ZERO) * prompt_tokens + (pricing.completion or ZERO) * output_tokens
+    return total + pricing.request if pricing.request else total

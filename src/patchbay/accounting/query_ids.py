@@ -14,12 +14,12 @@ _last_ms = -1
 _last_rand = 0
 
 
+PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # every 10-bit value as two characters
+
+
 def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """The low ``5 * length`` bits of ``value`` in ``length`` characters (``length`` even)."""
+    return "".join(PAIRS[(value >> shift) & 1023] for shift in range(5 * length - 10, -1, -10))
 
 
 def new_query_id(now_ms: int | None = None) -> str:

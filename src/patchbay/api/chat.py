@@ -38,7 +38,7 @@ async def chat_completions(exchange: Exchange) -> Reply:
             max_output_tokens=_max_tokens(body),
         )
         reply = await gateway.proxy.chat_completions(call, body)
-        reply.add_headers(headers)
+        reply.add_raw_headers(headers)
         return reply
     except RequestInvalid as exc:
         if call is not None:

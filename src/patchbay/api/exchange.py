@@ -20,12 +20,24 @@ if TYPE_CHECKING:
     from patchbay.services.gateway import Gateway
 
 
+KEY_HEADERS = frozenset({b"authorization", b"x-api-key", b"x-goog-api-key"})
+
+
 class ClientGone(Exception):
     """The client disconnected before its request was read: there is no one to answer."""
 
 
 class Exchange:
-    __slots__ = ("gateway", "path", "headers", "path_params", "body_size", "_scope", "_receive")
+    __slots__ = (
+        "gateway",
+        "path",
+        "path_params",
+        "body_size",
+        "auth",
+        "content_length",
+        "_scope",
+        "_receive",
+    )
 
     def __init__(
         self,
@@ -36,11 +48,22 @@ class Exchange:
     ) -> None:
         self.gateway = gateway
         self.path: str = scope["path"]
-        self.headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in scope["headers"]}
         self.path_params = path_params or {}
         self.body_size = 0
         self._scope = scope
         self._receive = receive
+        self.auth: dict[bytes, bytes] = {}  # the key-carrying headers, as sent
+        self.content_length: bytes | None = None
+        for name, value in scope["headers"]:  # one pass; names arrive lower-cased
+            if name in KEY_HEADERS:
+                self.auth[name] = value
+            elif name == b"content-length":
+                self.content_length = value
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """All headers, decoded (built on demand: the request path needs only a few)."""
+        return {n.decode("latin-1"): v.decode("latin-1") for n, v in self._scope["headers"]}
 
     @property
     def query(self) -> dict[str, str]:
@@ -49,17 +72,21 @@ class Exchange:
 
     def api_key(self) -> str | None:
         """The API key however the client's SDK sends it (SPEC §2)."""
-        headers = self.headers
-        auth = headers.get("authorization")
-        if auth and auth[:7].lower() == "bearer ":
-            token = auth[7:].strip()
+        auth = self.auth
+        bearer = auth.get(b"authorization")
+        if bearer and bearer[:7].lower() == b"bearer ":
+            token = bearer[7:].strip()
             if token:
-                return token
-        return headers.get("x-api-key") or headers.get("x-goog-api-key") or self.query.get("key")
+                return token.decode("latin-1")
+        for name in (b"x-api-key", b"x-goog-api-key"):
+            value = auth.get(name)
+            if value:
+                return value.decode("latin-1")
+        return self.query.get("key")
 
     async def body(self, limit: int) -> bytes:
         """The request body, refusing more than ``limit`` bytes without reading them all."""
-        declared = self.headers.get("content-length")
+        declared = self.content_length
         if declared is not None:
             if not declared.isdigit():
                 raise InvalidRequest("invalid Content-Length header")

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import time
 
-from starlette.responses import Response
-
 from patchbay.accounting.query_ids import new_query_id
-from patchbay.api.http import add_headers
+from patchbay.api.http import Reply
 from patchbay.catalog.entries import ModelEntry
 from patchbay.domain.requests import ChatRequest
 from patchbay.errors import GatewayError, RateLimited
@@ -30,19 +28,18 @@ async def open_call(
     stream: bool,
     body_size: int,
     max_output_tokens: int | None,
-) -> tuple[Call, dict[str, str]]:
+) -> tuple[Call, list[tuple[bytes, bytes]]]:
     prompt_estimate = body_size // 4 + 1
     token_estimate = prompt_estimate + (max_output_tokens or 0)
     decision = await gateway.limiter.acquire(
         str(principal.key_id), rpm=principal.rpm, tpm=principal.tpm, tokens=token_estimate
     )
-    headers = decision.headers()
     if not decision.allowed:
         error = RateLimited(
             "rate limit exceeded for this API key; retry after the indicated time",
             retry_after_s=decision.retry_after_s,
         )
-        error.headers.update(headers)
+        error.headers.update(decision.headers())
         raise error
     call = Call(
         query_id=new_query_id(int(time.time() * 1000)),
@@ -54,8 +51,8 @@ async def open_call(
         max_output_tokens=max_output_tokens,
         token_estimate=token_estimate if principal.tpm else None,
     )
-    await gateway.meter.admit(call)
-    return call, headers
+    gateway.meter.admit(call)
+    return call, decision.raw_headers()
 
 
 async def serve(
@@ -66,7 +63,7 @@ async def serve(
     *,
     protocol: str,
     body_size: int,
-) -> Response:
+) -> Reply:
     """Authorize the canonical request's model, limit, admit, and serve it through ``edge``."""
     model = authorize(principal, gateway.catalog.get(request.model), request.model)
     call, headers = await open_call(
@@ -83,5 +80,5 @@ async def serve(
     except GatewayError:
         gateway.meter.settle(call)
         raise
-    add_headers(response, headers)
+    response.add_raw_headers(headers)
     return response

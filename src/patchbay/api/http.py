@@ -16,7 +16,9 @@ JSON_TYPE = b"application/json"
 
 
 class Reply(Interface):
-    """Anything the endpoints answer with: an ASGI response callable."""
+    """What the model-call endpoints answer with: an ASGI response that takes extra headers."""
+
+    def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None: ...
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
@@ -41,6 +43,9 @@ class JSONReply:
 
     def add_headers(self, headers: dict[str, str]) -> None:
         self.raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.raw_headers += headers
 
     @property
     def headers(self) -> dict[str, str]:

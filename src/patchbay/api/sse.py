@@ -38,6 +38,9 @@ class SSEResponse:
         for name, value in headers.items():
             self.headers.append((name.lower().encode(), value.encode()))
 
+    def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers += headers
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         streamer = asyncio.ensure_future(self._stream(send))
         watcher = asyncio.ensure_future(self._wait_disconnect(receive))

@@ -44,6 +44,10 @@ class Decision:
             out["x-ratelimit-reset-tokens"] = duration(self.reset_tokens_s or 0.0)
         return out
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """``headers()`` as ASGI sends them."""
+        return [(name.encode(), value.encode()) for name, value in self.headers().items()]
+
 
 def duration(seconds: float) -> str:
     """OpenAI's header style: ``1s``, ``250ms``, ``6m0s``."""

@@ -14,7 +14,7 @@ from patchbay.services.calls import Call
 
 
 class Meter(Protocol):
-    async def admit(self, call: Call) -> None: ...
+    def admit(self, call: Call) -> None: ...
 
     def settle(self, call: Call) -> None: ...
 
@@ -24,7 +24,7 @@ class Meter(Protocol):
 class FreeMeter:
     """Charges nothing: for tests of the plain request path."""
 
-    async def admit(self, call: Call) -> None:
+    def admit(self, call: Call) -> None:
         return None
 
     def settle(self, call: Call) -> None:

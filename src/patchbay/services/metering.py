@@ -17,6 +17,7 @@ together or neither).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from patchbay.accounting.pricing import Pricing, cost, points
+from patchbay.accounting.pricing import Pricing, cost, hold_cost, points
 from patchbay.domain.usage import Usage
 from patchbay.errors import InsufficientQuota
 from patchbay.services.balances import BalanceBook
@@ -53,6 +54,7 @@ class LedgerMeter:
         self.on_settled: Callable[[Call], None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._unsure: set[str] = set()  # charges of failed writes: check whether they landed
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         await self.reload()
@@ -64,10 +66,10 @@ class LedgerMeter:
             or call.model.details.get("max_output_tokens")
             or DEFAULT_OUTPUT_ALLOWANCE
         )
-        worst = Usage(input_tokens=call.prompt_estimate, output_tokens=int(output))
-        return points(cost(worst, pricing).cost_usd, self.points_per_usd)
+        worst = hold_cost(pricing, call.prompt_estimate, int(output))
+        return points(worst, self.points_per_usd)
 
-    async def admit(self, call: Call) -> None:
+    def admit(self, call: Call) -> None:
         pricing = call.model.prices
         if pricing.is_free:
             call.admitted = True  # free models are always admitted (and still settled)
@@ -129,7 +131,7 @@ class LedgerMeter:
                             c.query_id in self._unsure for c in batch
                         )
                         await write_batch(session, batch, check_written=unsure)
-                except Exception:
+                except BaseException:  # cancelled too: a write cut short is retried, not lost
                     self.queue[:0] = batch  # keep them; the next flush retries (idempotent)
                     self._unsure.update(c.query_id for c in batch)  # it may have landed
                     raise
@@ -147,8 +149,9 @@ class LedgerMeter:
 
     async def _flush_loop(self) -> None:
         last_reload = time.monotonic()
-        while True:
-            await asyncio.sleep(self.flush_interval_s)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.flush_interval_s)
             if time.monotonic() - last_reload > RELOAD_PERIOD_S:
                 last_reload = time.monotonic()
                 try:
@@ -164,6 +167,10 @@ class LedgerMeter:
                     )
 
     async def aclose(self) -> None:
+        # The writer is asked to stop, not cancelled: a batch being written is finished (a
+        # cancelled write would leave its transaction, and SQLite's write lock, behind).
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
+            with contextlib.suppress(Exception):
+                await self._task
         await self.flush()
