@@ -99,6 +99,7 @@ def test_query_id_encoding_is_crockford_base32(ms: int, rand: int) -> None:
 
     assert query_ids._encode(ms, 10) == _reference_base32(ms, 10)
     assert query_ids._encode(rand, 16) == _reference_base32(rand, 16)
+    assert query_ids._encode_80(rand) == _reference_base32(rand, 16)
 
 
 prices_strategy = st.dictionaries(

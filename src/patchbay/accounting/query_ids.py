@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from base64 import b32encode
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _last_ms = -1
 _last_rand = 0
+_prefix = ""
+TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
 
 
 PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # every 10-bit value as two characters
@@ -22,13 +25,18 @@ def _encode(value: int, length: int) -> str:
     return "".join(PAIRS[(value >> shift) & 1023] for shift in range(5 * length - 10, -1, -10))
 
 
+def _encode_80(value: int) -> str:
+    """80 bits in 16 characters: the same text as ``_encode(value, 16)``, by the C base32 codec."""
+    return b32encode(value.to_bytes(10, "big")).translate(TO_CROCKFORD).decode()
+
+
 def new_query_id(now_ms: int | None = None) -> str:
-    global _last_ms, _last_rand
+    global _last_ms, _last_rand, _prefix
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     if ms <= _last_ms:
-        ms = _last_ms
         _last_rand += 1
     else:
         _last_ms = ms
         _last_rand = secrets.randbits(79)
-    return "q_" + _encode(ms, 10) + _encode(_last_rand, 16)
+        _prefix = "q_" + _encode(ms, 10)
+    return _prefix + _encode_80(_last_rand)

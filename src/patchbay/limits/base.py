@@ -21,7 +21,7 @@ from typing import Protocol
 WINDOW_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every call, and frozen __init__ is slower
 class Decision:
     allowed: bool
     limit_requests: int

@@ -41,7 +41,7 @@ USAGE_COLUMNS = (
 LEDGER_COLUMNS = ("account_id", "kind", "points", "query_id", "created_at")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every call, and frozen __init__ is slower
 class Charge:
     query_id: str
     account_id: int

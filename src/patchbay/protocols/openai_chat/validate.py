@@ -8,8 +8,8 @@ from typing import Any
 from patchbay.protocols.errors import RequestInvalid
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-NUMBERS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
-INTEGERS = ("max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs")
+NUMBERS = frozenset({"temperature", "top_p", "presence_penalty", "frequency_penalty"})
+INTEGERS = frozenset({"max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"})
 
 
 def _is_int(value: Any) -> bool:
@@ -55,13 +55,13 @@ def validate_request(body: dict[str, Any]) -> None:
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise RequestInvalid("stream must be a boolean", "stream")
-    for name in NUMBERS:
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise RequestInvalid(f"{name} must be a number", name)
-    for name in INTEGERS:
-        value = body.get(name)
-        if value is not None and (not _is_int(value) or value < 0):
+    for name, value in body.items():  # the body's own fields: a handful, not every option
+        if value is None:
+            continue
+        if name in NUMBERS:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise RequestInvalid(f"{name} must be a number", name)
+        elif name in INTEGERS and (not _is_int(value) or value < 0):
             raise RequestInvalid(f"{name} must be a non-negative integer", name)
     tools = body.get("tools")
     if tools is not None:
