@@ -6,7 +6,8 @@ has not moved), so string order is creation order.
 
 from __future__ import annotations
 
-import secrets
+import os
+import random
 import time
 from base64 import b32encode
 
@@ -14,6 +15,9 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _last_ms = -1
 _last_rand = 0
 _prefix = ""
+# unique, not secret: seeded from the OS once, not a system call per id
+_random = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))  # no shared sequence
 TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
 
 
@@ -37,6 +41,6 @@ def new_query_id(now_ms: int | None = None) -> str:
         _last_rand += 1
     else:
         _last_ms = ms
-        _last_rand = secrets.randbits(79)
+        _last_rand = _random.getrandbits(79)
         _prefix = "q_" + _encode(ms, 10)
     return _prefix + _encode_80(_last_rand)

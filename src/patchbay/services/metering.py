@@ -122,9 +122,13 @@ class LedgerMeter:
         )
 
     async def flush(self) -> None:
+        """Write the charges queued when the flush began (those settled meanwhile wait for the
+        next one: chasing them would turn a busy meter into a stream of tiny transactions)."""
         async with self.lock:
-            while self.queue:
+            left = len(self.queue)
+            while left > 0 and self.queue:
                 batch, self.queue = self.queue[:BATCH], self.queue[BATCH:]
+                left -= len(batch)
                 try:
                     async with self.sessions() as session, session.begin():
                         unsure = bool(self._unsure) and any(
@@ -173,4 +177,5 @@ class LedgerMeter:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await self._task
-        await self.flush()
+        while self.queue:
+            await self.flush()

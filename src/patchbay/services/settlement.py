@@ -3,7 +3,7 @@
 Idempotent by ``query_id``: the usage entry's primary key and the ledger's unique ``query_id``
 make a second write of the same charge a no-op, so a retried batch never charges twice.
 
-The rows go to the driver's ``executemany`` as plain tuples: SQLAlchemy's per-row parameter
+The rows go to the driver as plain tuples: SQLAlchemy's per-row parameter
 handling cost about four times what SQLite itself spends on a row, and at thousands of calls a
 second it was the gateway's largest single cost. Values that need a dialect's conversion (the
 JSON breakdown, the ledger timestamp) go through that column type's own bind processor, so the
@@ -12,6 +12,7 @@ stored form is exactly what the ORM reads back, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,20 +55,45 @@ class Charge:
     breakdown: dict[str, Any]
 
 
-def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
-    """A plain ``INSERT`` in the driver's own parameter style."""
-    style = dialect.paramstyle
+def _marks(style: str, count: int, start: int = 0) -> str:
     if style == "qmark":
-        marks = ["?"] * len(columns)
-    elif style == "numeric_dollar":
-        marks = [f"${i + 1}" for i in range(len(columns))]
-    elif style == "numeric":
-        marks = [f":{i + 1}" for i in range(len(columns))]
-    elif style in ("format", "pyformat"):
-        marks = ["%s"] * len(columns)
-    else:
-        raise RuntimeError(f"unsupported DB-API parameter style: {style}")
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+        return ", ".join(["?"] * count)
+    if style == "numeric_dollar":
+        return ", ".join(f"${start + i + 1}" for i in range(count))
+    if style == "numeric":
+        return ", ".join(f":{start + i + 1}" for i in range(count))
+    if style in ("format", "pyformat"):
+        return ", ".join(["%s"] * count)
+    raise RuntimeError(f"unsupported DB-API parameter style: {style}")
+
+
+def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], rows: int = 1) -> str:
+    """A plain ``INSERT`` of ``rows`` rows in the driver's own parameter style."""
+    width = len(columns)
+    values = ", ".join(f"({_marks(dialect.paramstyle, width, row * width)})" for row in range(rows))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"
+
+
+def _sqlite_rows_per_statement(width: int) -> int:
+    limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999  # bound variables
+    return max(1, min(1000, limit // width))
+
+
+async def _insert(
+    conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    dialect = conn.dialect
+    if dialect.name != "sqlite":  # asyncpg pipelines an executemany in one round trip
+        await conn.exec_driver_sql(insert_sql(dialect, table, columns), rows)
+        return
+    # SQLite: one multi-row statement per chunk. An executemany steps once per row, and the
+    # driver takes and releases the GIL around every step: hundreds of lock handoffs with the
+    # event loop's thread per batch, which cost the request path more than the writes did.
+    step = _sqlite_rows_per_statement(len(columns))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        flat = tuple(value for row in chunk for value in row)
+        await conn.exec_driver_sql(insert_sql(dialect, table, columns, len(chunk)), flat)
 
 
 def _processor(dialect: Dialect, column: Any) -> Callable[[Any], Any]:
@@ -79,8 +105,10 @@ async def _insert_rows(conn: AsyncConnection, charges: list[Charge]) -> None:
     dialect = conn.dialect
     as_json = _processor(dialect, USAGE.c.cost_breakdown)
     now = _processor(dialect, LEDGER.c.created_at)(datetime.now(UTC))
-    await conn.exec_driver_sql(
-        insert_sql(dialect, USAGE.name, USAGE_COLUMNS),
+    await _insert(
+        conn,
+        USAGE.name,
+        USAGE_COLUMNS,
         [
             (
                 c.query_id,
@@ -97,8 +125,10 @@ async def _insert_rows(conn: AsyncConnection, charges: list[Charge]) -> None:
             for c in charges
         ],
     )
-    await conn.exec_driver_sql(
-        insert_sql(dialect, LEDGER.name, LEDGER_COLUMNS),
+    await _insert(
+        conn,
+        LEDGER.name,
+        LEDGER_COLUMNS,
         [(c.account_id, "charge", -c.cost_points, c.query_id, now) for c in charges],
     )
 
