@@ -25,6 +25,7 @@ class Faults:
     delay_s: float = 0.0  # before the first byte
     chunk_delay_s: float = 0.0
     drop_after_chunks: int | None = None  # break the connection mid-stream
+    set_cookie: bool = False  # answers carry a Set-Cookie header
 
 
 @dataclass
@@ -85,7 +86,10 @@ class FakeOpenAI:
             data = whole(body, answer)
             if protocol == "chat" and isinstance(body.get("x_test_usage"), dict):
                 data["usage"] = body["x_test_usage"]  # tests dictate the reported usage
-            return web.json_response(data)
+            reply = web.json_response(data)
+            if self.faults.set_cookie:
+                reply.set_cookie("upstream_session", "user-a-secret")
+            return reply
         return await self._stream(request, chunks(body, answer), body)
 
     async def _stream(

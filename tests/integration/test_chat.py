@@ -114,6 +114,26 @@ def test_openai_upstream_non_streaming(
     assert user_key not in str(seen.headers)
 
 
+def test_upstream_cookies_are_never_replayed(
+    client: openai.OpenAI, fake_openai: FakeOpenAI
+) -> None:
+    """One shared connection pool serves every user: a cookie an upstream sets must not ride
+    along on the next call (someone else's), nor reach the client. (On a loopback IP address
+    aiohttp's default jar would refuse the cookie anyway; the gateway keeps no jar at all.)"""
+    fake_openai.faults.set_cookie = True
+    try:
+        for _ in range(2):
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-test", messages=[{"role": "user", "content": "hello"}]
+            )
+            assert "set-cookie" not in raw.headers
+        seen = fake_openai.requests[-2:]
+    finally:
+        fake_openai.reset()
+    assert all("Cookie" not in r.headers for r in seen)
+    assert seen[-1].headers["User-Agent"] == "patchbay"
+
+
 def test_openai_upstream_streaming(client: openai.OpenAI, fake_openai: FakeOpenAI) -> None:
     stream = client.chat.completions.create(
         model="gpt-test",

@@ -10,6 +10,7 @@ never its address or key.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from patchbay.errors import GatewayError, InvalidRequest, UpstreamError, Upstrea
 from patchbay.upstream.guard import GuardedResolver, RefusedAddress, literal_host, refused
 
 log = logging.getLogger("patchbay.upstream")
+USER_AGENT = "patchbay"
 
 
 @dataclass(slots=True)
@@ -39,7 +41,24 @@ def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
         keepalive_timeout=60,
         resolver=resolver,
     )
-    return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
+    # No cookie jar: a cookie one upstream answer sets must never ride along on another user's
+    # call. The User-Agent is set per request (see ``_headers``), so aiohttp adds none.
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(timeout_s: float, streaming: bool) -> aiohttp.ClientTimeout:
+    if streaming:
+        return aiohttp.ClientTimeout(
+            total=None, sock_connect=min(10.0, timeout_s), sock_read=timeout_s
+        )
+    return aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    if "user-agent" not in headers:
+        headers["user-agent"] = USER_AGENT
+    return headers
 
 
 class UpstreamClient:
@@ -74,10 +93,11 @@ class UpstreamClient:
         *,
         guarded: bool = False,
     ) -> UpstreamResponse:
-        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
         session = self._pick(url, guarded)
         try:
-            async with session.post(url, data=body, headers=headers, timeout=timeout) as r:
+            async with session.post(
+                url, data=body, headers=_headers(headers), timeout=_timeout(timeout_s, False)
+            ) as r:
                 data = await r.read()
                 return UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
         except BaseException as exc:
@@ -94,12 +114,11 @@ class UpstreamClient:
         guarded: bool = False,
     ) -> AsyncIterator[UpstreamResponse | bytes]:
         """Yield the response head first (with an empty body), then the body's chunks."""
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=min(10.0, timeout_s), sock_read=timeout_s
-        )
         session = self._pick(url, guarded)
         try:
-            async with session.post(url, data=body, headers=headers, timeout=timeout) as r:
+            async with session.post(
+                url, data=body, headers=_headers(headers), timeout=_timeout(timeout_s, True)
+            ) as r:
                 if r.status >= 400:
                     data = await r.read()
                     yield UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
