@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import clients  # noqa: E402
+import gains  # noqa: E402
 import targets as t  # noqa: E402
 
 LUA = HERE / "wrk" / "post.lua"
@@ -56,7 +57,7 @@ def wrk(
         "wrk",
         f"-t{threads}",
         f"-c{connections}",
-        f"-d{seconds}s",
+        f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
         "-s",
@@ -188,6 +189,9 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
                 )
         for system in live[2:]:
             system.stop()  # the memory runs each get a fresh Patchbay and the machine to itself
+        if args.gains:
+            print("what each change gained", flush=True)
+            results["gains"] = gains.measure(upstream, slow, args.rounds, args.gain_seconds)
         for label, chunks in (("memory_short", 10), ("memory_long", 80)):
             fresh = t.start_patchbay(upstream, slow, 1)
             started.append(fresh)
@@ -207,10 +211,15 @@ def main() -> None:
     parser.add_argument("--ttfb-count", type=int, default=200)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--stream-seconds", type=float, default=6)
+    parser.add_argument("--gain-seconds", type=int, default=4)
+    parser.add_argument(
+        "--no-gains", dest="gains", action="store_false", help="skip the per-change comparison"
+    )
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s, 200 streams")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.ttfb_count, args.streams = 1, 2, 50, 200
+        args.gain_seconds = 2
     began = time.time()
     results = measure(args)
     results["method"] = {

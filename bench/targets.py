@@ -188,20 +188,33 @@ routes = [ {{ provider = "slow", model = "slow" }} ]
 """
 
 
-def start_patchbay(upstream: Target, slow: Target, workers: int) -> Target:
-    data = WORK / f"patchbay-{workers}"
+def start_patchbay(
+    upstream: Target,
+    slow: Target,
+    workers: int,
+    *,
+    source: Path | None = None,
+    name: str | None = None,
+) -> Target:
+    """Patchbay from this checkout, or (``source``) from another tree's ``src`` directory."""
+    label = name or f"patchbay-{workers}"
+    data = WORK / label
     if data.exists():
         for item in data.iterdir():
             item.unlink()
     data.mkdir(parents=True, exist_ok=True)
     config = data / "patchbay.toml"
     config.write_text(PATCHBAY_CONFIG.format(up=upstream.url, slow=slow.url))
-    name = f"patchbay ({workers} worker{'s' if workers > 1 else ''})"
-    target = Target(name, free_port())
-    exe = Path(sys.executable).with_name("patchbay")
+    title = name or f"patchbay ({workers} worker{'s' if workers > 1 else ''})"
+    target = Target(title, free_port())
+    exe = [str(Path(sys.executable).with_name("patchbay"))]
+    env = {"PATCHBAY_DATA_DIR": str(data), "PATCHBAY_ADMIN_KEY": ADMIN_KEY}
+    if source is not None:
+        exe = [sys.executable, "-c", "import sys; from patchbay.cli import main; main()"]
+        env["PYTHONPATH"] = str(source / "src")
     target.process = spawn(
         [
-            str(exe),
+            *exe,
             "serve",
             "--config",
             str(config),
@@ -210,8 +223,8 @@ def start_patchbay(upstream: Target, slow: Target, workers: int) -> Target:
             "--workers",
             str(workers),
         ],
-        f"patchbay-{workers}.log",
-        {"PATCHBAY_DATA_DIR": str(data), "PATCHBAY_ADMIN_KEY": ADMIN_KEY},
+        f"{label}.log",
+        env,
     )
     if not wait_up(target.url + "/healthz", target.process, 60):
         target.stop()
