@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from patchbay.accounting.query_ids import new_query_id
 from patchbay.db import models as db
@@ -21,23 +22,32 @@ from patchbay.db.migrate import upgrade
 from patchbay.services import accounts, metering
 from patchbay.services.metering import LedgerMeter
 from patchbay.services.settlement import Charge, write_batch
+from patchbay.services.sqlite_writer import SQLiteSettlement
 from tests.conftest import require_service
 from tests.support import ledger_consistency, query, scratch_postgres
 
 BREAKDOWN = {"tokens": {"prompt": 9, "completion": 8}, "prices": {"prompt": "0.000001"}}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "sqlite-thread", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+    """``sqlite-thread``: the same file, written by the SQLite settlement thread."""
+    if request.param.startswith("sqlite"):
         url = f"sqlite+aiosqlite:///{tmp_path / 'settle.db'}"
         upgrade(url)
-        yield url
+        yield url + ("#thread" if request.param == "sqlite-thread" else "")
         return
     require_service("PostgreSQL", "127.0.0.1", 5432)
     with scratch_postgres() as url:
         upgrade(url)
         yield url
+
+
+def _meter(url: str) -> tuple[AsyncEngine, LedgerMeter]:
+    threaded = url.endswith("#thread")
+    engine = make_engine(url.removesuffix("#thread"))
+    writer = SQLiteSettlement(str(engine.url.database), engine.dialect) if threaded else None
+    return engine, LedgerMeter(make_sessionmaker(engine), points_per_usd=100_000, writer=writer)
 
 
 def _charges(account_id: int, key_id: int, count: int, points: int = 3) -> list[Charge]:
@@ -56,6 +66,8 @@ async def _account(sessions: Any) -> tuple[int, int]:
 
 
 def test_rows_read_back_through_the_orm(database_url: str) -> None:
+    database_url = database_url.removesuffix("#thread")
+
     async def run() -> None:
         engine = make_engine(database_url)
         sessions = make_sessionmaker(engine)
@@ -95,62 +107,67 @@ def test_rows_read_back_through_the_orm(database_url: str) -> None:
     ledger_consistency(database_url)
 
 
-def test_a_commit_that_landed_despite_an_error_is_not_charged_twice(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = metering.write_batch
+def test_a_commit_that_landed_despite_an_error_is_not_charged_twice(database_url: str) -> None:
     failures: list[int] = []
-    held: dict[str, LedgerMeter] = {}
-
-    async def lands_then_fails(session: Any, batch: list[Charge], **kw: Any) -> list[Charge]:
-        if not failures:  # the first write reaches the database, then the writer loses it
-            failures.append(len(batch))
-            async with held["meter"].sessions() as other, other.begin():
-                await real(other, batch, check_written=False)
-            raise ConnectionError("connection lost after commit")
-        return await real(session, batch, **kw)
-
-    monkeypatch.setattr(metering, "write_batch", lands_then_fails)
 
     async def run() -> None:
-        engine = make_engine(database_url)
-        meter = held["meter"] = LedgerMeter(make_sessionmaker(engine), points_per_usd=100_000)
+        engine, meter = _meter(database_url)
+        real = meter.write
+
+        async def lands_then_fails(batch: list[Charge], *, check_written: bool) -> None:
+            if not failures:  # the first write reaches the database, then the writer loses it
+                failures.append(len(batch))
+                await real(batch, check_written=False)
+                raise ConnectionError("connection lost after commit")
+            await real(batch, check_written=check_written)
+
+        meter.write = lands_then_fails  # type: ignore[method-assign]
         try:
             account_id, key_id = await _account(meter.sessions)
-            first = _charges(account_id, key_id, 40)
-            meter.queue.extend(first)
+            meter.queue.extend(_charges(account_id, key_id, 40))
             with pytest.raises(ConnectionError):
                 await meter.flush()
             meter.queue.extend(_charges(account_id, key_id, 10))  # newer, never tried
             await meter.flush()
             assert meter.queue == [] and meter._unsure == set()
         finally:
+            await meter.aclose()
             await engine.dispose()
 
     asyncio.run(run())
+    url = database_url.removesuffix("#thread")
     assert failures == [40]
-    rows = query(database_url, "SELECT COUNT(*), SUM(points) FROM ledger_entries")
+    rows = query(url, "SELECT COUNT(*), SUM(points) FROM ledger_entries")
     assert rows[0][0] == 1 + 50 and rows[0][1] == 10_000 - 50 * 3  # top-up + 50 charges
-    ledger_consistency(database_url)
+    ledger_consistency(url)
 
 
 def test_closing_while_a_batch_is_being_written_loses_nothing(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = metering.write_batch
     writing = asyncio.Event()
+    real_batch = metering.write_batch
 
-    async def slow(session: Any, batch: list[Charge], **kw: Any) -> list[Charge]:
-        written = await real(session, batch, **kw)  # the transaction now holds the write lock
+    async def slow_batch(session: Any, batch: list[Charge], **kw: Any) -> list[Charge]:
+        written = await real_batch(session, batch, **kw)  # the transaction holds the write lock
         writing.set()
         await asyncio.sleep(0.3)
         return written
 
-    monkeypatch.setattr(metering, "write_batch", slow)
+    monkeypatch.setattr(metering, "write_batch", slow_batch)
 
     async def run() -> None:
-        engine = make_engine(database_url)
-        meter = LedgerMeter(make_sessionmaker(engine), points_per_usd=100_000)
+        engine, meter = _meter(database_url)
+        if meter.writer is not None:
+            writer, real = meter.writer, meter.writer._write
+
+            def slow_thread(batch: list[Charge], check_written: bool) -> int:
+                loop.call_soon_threadsafe(writing.set)
+                time.sleep(0.3)  # inside the writer's thread, before the transaction ends
+                return real(batch, check_written)
+
+            loop = asyncio.get_running_loop()
+            writer._write = slow_thread  # type: ignore[method-assign]
         try:
             account_id, key_id = await _account(meter.sessions)
             await meter.start()
@@ -163,6 +180,7 @@ def test_closing_while_a_batch_is_being_written_loses_nothing(
             await engine.dispose()
 
     asyncio.run(run())
-    rows = query(database_url, "SELECT COUNT(*) FROM usage_entries")
+    url = database_url.removesuffix("#thread")
+    rows = query(url, "SELECT COUNT(*) FROM usage_entries")
     assert rows[0][0] == 50
-    ledger_consistency(database_url)
+    ledger_consistency(url)

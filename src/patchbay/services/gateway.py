@@ -26,6 +26,7 @@ from patchbay.services.calls import Call
 from patchbay.services.keystore import KeyStore
 from patchbay.services.metering import LedgerMeter
 from patchbay.services.proxy import Proxy
+from patchbay.services.sqlite_writer import SQLiteSettlement
 from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
 
@@ -56,7 +57,10 @@ class Gateway:
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
         client = UpstreamClient(allow_private=settings.allow_private_upstreams)
-        meter = LedgerMeter(sessions, settings.points_per_usd)
+        writer = None
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            writer = SQLiteSettlement(str(engine.url.database), engine.dialect)
+        meter = LedgerMeter(sessions, settings.points_per_usd, writer=writer)
         gateway = cls(
             settings=settings,
             engine=engine,

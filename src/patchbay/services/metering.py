@@ -31,6 +31,7 @@ from patchbay.errors import InsufficientQuota
 from patchbay.services.balances import BalanceBook
 from patchbay.services.calls import Call
 from patchbay.services.settlement import Charge, read_figures, write_batch
+from patchbay.services.sqlite_writer import SQLiteSettlement
 
 log = logging.getLogger("patchbay.metering")
 DEFAULT_OUTPUT_ALLOWANCE = 4096
@@ -44,8 +45,10 @@ class LedgerMeter:
         sessions: async_sessionmaker[AsyncSession],
         points_per_usd: int,
         flush_interval_s: float = 0.1,
+        writer: SQLiteSettlement | None = None,
     ) -> None:
         self.sessions = sessions
+        self.writer = writer  # SQLite: whole batches in the writer's thread
         self.points_per_usd = points_per_usd
         self.flush_interval_s = flush_interval_s
         self.book = BalanceBook()
@@ -129,12 +132,9 @@ class LedgerMeter:
             while left > 0 and self.queue:
                 batch, self.queue = self.queue[:BATCH], self.queue[BATCH:]
                 left -= len(batch)
+                unsure = bool(self._unsure) and any(c.query_id in self._unsure for c in batch)
                 try:
-                    async with self.sessions() as session, session.begin():
-                        unsure = bool(self._unsure) and any(
-                            c.query_id in self._unsure for c in batch
-                        )
-                        await write_batch(session, batch, check_written=unsure)
+                    await self.write(batch, check_written=unsure)
                 except BaseException:  # cancelled too: a write cut short is retried, not lost
                     self.queue[:0] = batch  # keep them; the next flush retries (idempotent)
                     self._unsure.update(c.query_id for c in batch)  # it may have landed
@@ -143,6 +143,14 @@ class LedgerMeter:
                     self._unsure.difference_update(c.query_id for c in batch)
                 for c in batch:  # all were pending here, written now or by an earlier try
                     self.book.written(c.account_id, c.key_id, c.cost_points)
+
+    async def write(self, batch: list[Charge], *, check_written: bool) -> None:
+        """One batch in one transaction: by the SQLite writer's thread, or through SQLAlchemy."""
+        if self.writer is not None:
+            await self.writer.write(batch, check_written=check_written)
+            return
+        async with self.sessions() as session, session.begin():
+            await write_batch(session, batch, check_written=check_written)
 
     async def reload(self) -> None:
         """Refresh stored balances and spends (after a top-up, or another instance's charges)."""
@@ -179,3 +187,5 @@ class LedgerMeter:
                 await self._task
         while self.queue:
             await self.flush()
+        if self.writer is not None:
+            await self.writer.aclose()

@@ -74,9 +74,23 @@ def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], rows: int
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"
 
 
-def _sqlite_rows_per_statement(width: int) -> int:
+# Rows per multi-row statement: a few fixed sizes, so each connection caches a handful of
+# prepared statements (every distinct row count would be another one, and one with thousands
+# of parameters is large) and a batch of any size takes few statements.
+SQLITE_CHUNKS = (256, 32, 4, 1)
+
+
+def _chunks(count: int, width: int) -> list[int]:
+    """``count`` rows as a list of statement sizes, largest first."""
+    sizes: list[int] = []
     limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999  # bound variables
-    return max(1, min(1000, limit // width))
+    for size in SQLITE_CHUNKS:
+        if size * width > limit:
+            continue
+        while count >= size:
+            sizes.append(size)
+            count -= size
+    return sizes
 
 
 async def _insert(
@@ -86,14 +100,15 @@ async def _insert(
     if dialect.name != "sqlite":  # asyncpg pipelines an executemany in one round trip
         await conn.exec_driver_sql(insert_sql(dialect, table, columns), rows)
         return
-    # SQLite: one multi-row statement per chunk. An executemany steps once per row, and the
-    # driver takes and releases the GIL around every step: hundreds of lock handoffs with the
-    # event loop's thread per batch, which cost the request path more than the writes did.
-    step = _sqlite_rows_per_statement(len(columns))
-    for start in range(0, len(rows), step):
-        chunk = rows[start : start + step]
+    # SQLite: multi-row statements. An executemany steps once per row, and the driver takes and
+    # releases the GIL around every step: hundreds of lock handoffs with the event loop's
+    # thread per batch, which cost the request path more than the writes did.
+    start = 0
+    for size in _chunks(len(rows), len(columns)):
+        chunk = rows[start : start + size]
+        start += size
         flat = tuple(value for row in chunk for value in row)
-        await conn.exec_driver_sql(insert_sql(dialect, table, columns, len(chunk)), flat)
+        await conn.exec_driver_sql(insert_sql(dialect, table, columns, size), flat)
 
 
 def _processor(dialect: Dialect, column: Any) -> Callable[[Any], Any]:
@@ -101,36 +116,48 @@ def _processor(dialect: Dialect, column: Any) -> Callable[[Any], Any]:
     return process if process is not None else (lambda value: value)
 
 
-async def _insert_rows(conn: AsyncConnection, charges: list[Charge]) -> None:
-    dialect = conn.dialect
+def usage_rows(charges: list[Charge], as_json: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.query_id,
+            c.account_id,
+            c.key_id,
+            c.key_name,
+            c.bot,
+            c.created_at,
+            c.cost_usd,
+            c.cost_points,
+            as_json(c.breakdown),
+            "API",
+        )
+        for c in charges
+    ]
+
+
+def ledger_rows(charges: list[Charge], now: Any) -> list[tuple[Any, ...]]:
+    return [(c.account_id, "charge", -c.cost_points, c.query_id, now) for c in charges]
+
+
+def totals(charges: list[Charge]) -> tuple[dict[int, int], dict[int, int]]:
+    """Points charged per account and per key."""
+    per_account: dict[int, int] = defaultdict(int)
+    per_key: dict[int, int] = defaultdict(int)
+    for c in charges:
+        per_account[c.account_id] += c.cost_points
+        per_key[c.key_id] += c.cost_points
+    return per_account, per_key
+
+
+def converters(dialect: Dialect) -> tuple[Callable[[Any], Any], Any]:
+    """The JSON column's converter and the ledger timestamp for now, as the dialect stores them."""
     as_json = _processor(dialect, USAGE.c.cost_breakdown)
-    now = _processor(dialect, LEDGER.c.created_at)(datetime.now(UTC))
-    await _insert(
-        conn,
-        USAGE.name,
-        USAGE_COLUMNS,
-        [
-            (
-                c.query_id,
-                c.account_id,
-                c.key_id,
-                c.key_name,
-                c.bot,
-                c.created_at,
-                c.cost_usd,
-                c.cost_points,
-                as_json(c.breakdown),
-                "API",
-            )
-            for c in charges
-        ],
-    )
-    await _insert(
-        conn,
-        LEDGER.name,
-        LEDGER_COLUMNS,
-        [(c.account_id, "charge", -c.cost_points, c.query_id, now) for c in charges],
-    )
+    return as_json, _processor(dialect, LEDGER.c.created_at)(datetime.now(UTC))
+
+
+async def _insert_rows(conn: AsyncConnection, charges: list[Charge]) -> None:
+    as_json, now = converters(conn.dialect)
+    await _insert(conn, USAGE.name, USAGE_COLUMNS, usage_rows(charges, as_json))
+    await _insert(conn, LEDGER.name, LEDGER_COLUMNS, ledger_rows(charges, now))
 
 
 async def write_batch(
@@ -157,11 +184,7 @@ async def write_batch(
         return fresh
     conn = await session.connection()
     await _insert_rows(conn, fresh)
-    per_account: dict[int, int] = defaultdict(int)
-    per_key: dict[int, int] = defaultdict(int)
-    for c in fresh:
-        per_account[c.account_id] += c.cost_points
-        per_key[c.key_id] += c.cost_points
+    per_account, per_key = totals(fresh)
     for account_id, points in per_account.items():
         await conn.execute(
             update(db.Account)
