@@ -18,6 +18,7 @@ from patchbay.api.envelopes import protocol_for_path
 from patchbay.api.exchange import ClientGone, Exchange
 from patchbay.api.http import Reply, error_response
 from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.services.gateway import Gateway
 
 log = logging.getLogger("patchbay")
 Endpoint = Callable[[Exchange], Awaitable[Reply]]
@@ -29,6 +30,7 @@ class HotPaths:
         self.app: ASGIApp = app
         self.exact = exact  # path -> endpoint, all POST
         self.gemini = gemini
+        self._gateway: Gateway | None = None
 
     def _route(self, scope: Scope) -> tuple[Endpoint, dict[str, str] | None] | None:
         path = scope["path"]
@@ -47,22 +49,22 @@ class HotPaths:
             await self.app(scope, receive, send)
             return
         endpoint, params = route
-        protocol = protocol_for_path(scope["path"])
         if scope["method"] != "POST":
             error = InvalidRequest(f"method {scope['method']} is not allowed here")
             error.status = 405
-            await error_response(error, protocol)(scope, receive, send)
+            await error_response(error, protocol_for_path(scope["path"]))(scope, receive, send)
             return
+        gateway = self._gateway
+        if gateway is None:  # set by the lifespan before the first request
+            gateway = self._gateway = self.app.state.gateway  # type: ignore[attr-defined]
         try:
-            exchange = Exchange(self.app.state.gateway, scope, receive, params)  # type: ignore[attr-defined]
-            reply = await endpoint(exchange)
+            reply = await endpoint(Exchange(gateway, scope, receive, params))
         except ClientGone:
             return
         except GatewayError as exc:
-            reply = error_response(exc, protocol)
+            reply = error_response(exc, protocol_for_path(scope["path"]))
         except Exception as exc:
             log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], scope["path"])
-            reply = error_response(
-                GatewayError("the gateway failed to handle this request"), protocol
-            )
+            failure = GatewayError("the gateway failed to handle this request")
+            reply = error_response(failure, protocol_for_path(scope["path"]))
         await reply(scope, receive, send)

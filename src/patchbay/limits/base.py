@@ -15,6 +15,7 @@ fully replenished.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,8 +46,19 @@ class Decision:
         return out
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        """``headers()`` as ASGI sends them."""
-        return [(name.encode(), value.encode()) for name, value in self.headers().items()]
+        """``headers()`` as ASGI sends them (built directly: this runs on every call)."""
+        out = [
+            (b"x-ratelimit-limit-requests", b"%d" % self.limit_requests),
+            (b"x-ratelimit-remaining-requests", b"%d" % max(0, self.remaining_requests)),
+            (b"x-ratelimit-reset-requests", _duration_bytes(self.reset_requests_s)),
+        ]
+        if self.limit_tokens is not None:
+            out += [
+                (b"x-ratelimit-limit-tokens", b"%d" % self.limit_tokens),
+                (b"x-ratelimit-remaining-tokens", b"%d" % max(0, self.remaining_tokens or 0)),
+                (b"x-ratelimit-reset-tokens", _duration_bytes(self.reset_tokens_s or 0.0)),
+            ]
+        return out
 
 
 def duration(seconds: float) -> str:
@@ -55,6 +67,11 @@ def duration(seconds: float) -> str:
         return f"{max(0, int(seconds * 1000))}ms"
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
+
+
+@functools.lru_cache(maxsize=512)
+def _duration_bytes(seconds: float) -> bytes:
+    return duration(seconds).encode()
 
 
 class Limiter(Protocol):
