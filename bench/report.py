@@ -156,6 +156,42 @@ def gains_table(gains: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _c16_detail(results: dict[str, Any]) -> list[str]:
+    """Round by round at c=16, with the servers' CPU per request: how far apart the rounds are,
+    and where the throughput difference comes from."""
+    runs = [r for r in results["runs"] if r["scenario"] == "c16"]
+    rounds = sorted({r["round"] for r in runs})
+
+    def one(round_no: int, target: str, field: str) -> float | None:
+        values = [r.get(field) for r in runs if r["round"] == round_no and r["target"] == target]
+        return values[0] if values and values[0] is not None else None
+
+    lines = [
+        "| round | passthrough req/s | Patchbay req/s | ratio | passthrough CPU µs/req "
+        "| Patchbay CPU µs/req |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for round_no in rounds:
+        fl, pb = one(round_no, FLOOR, "rps"), one(round_no, PB1, "rps")
+        ratio = f"{pb / fl:.2f}×" if fl and pb else "n/a"
+        lines.append(
+            f"| {round_no + 1} | {fmt(fl)} | {fmt(pb)} | {ratio} | "
+            f"{fmt(one(round_no, FLOOR, 'cpu_us'))} | {fmt(one(round_no, PB1, 'cpu_us'))} |"
+        )
+    pb_cpu, fl_cpu = median(runs, "c16", PB1, "cpu_us"), median(runs, "c16", FLOOR, "cpu_us")
+    if pb_cpu and fl_cpu:
+        lines += [
+            "",
+            f"Both servers are CPU-bound here (one worker shares two cores with wrk and nginx): "
+            f"Patchbay spends {pb_cpu - fl_cpu:.0f} µs more CPU per request than the bare "
+            f"passthrough ({pb_cpu:.0f} vs {fl_cpu:.0f}, medians) — the key lookup, the rate "
+            f"limiter, admission and settlement, the request validation and JSON rewrite "
+            f"(model name in, cost fields out), and the write-behind of every charge — and "
+            f"uvicorn's per-request cycle stands where the passthrough has aiohttp's server.",
+        ]
+    return lines
+
+
 def _chart(results: dict[str, Any]) -> None:
     import matplotlib
 
@@ -197,7 +233,9 @@ def write(results: dict[str, Any]) -> None:
     ]
     if missing:
         text += [f"Not available in this run: {', '.join(missing)}.", ""]
-    text += ["## Targets", ""] + _targets(results) + ["", "## Figures", ""] + _table(results)
+    text += ["## Targets", ""] + _targets(results)
+    text += ["", "### c=16, round by round", ""] + _c16_detail(results)
+    text += ["", "## Figures", ""] + _table(results)
     text += ["", "![requests per second](benchmarks.png)", ""]
     if results.get("gains"):
         text += ["## What each change gained", ""] + gains_table(results["gains"]) + [""]

@@ -152,8 +152,12 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
                 ("stream-c16", 16, True),
             ):
                 for system in live:
+                    pids = system.pids()
+                    before = gains.cpu_seconds(pids)
                     with RSSWatch(system) as watch:
                         figures = wrk(system, conns, args.seconds, stream)
+                    served = figures["rps"] * args.seconds
+                    cpu = (gains.cpu_seconds(pids) - before) / served * 1e6 if served else 0.0
                     runs.append(
                         {
                             "round": round_no,
@@ -161,6 +165,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
                             "target": system.name,
                             **figures,
                             "peak_rss_mb": watch.peak,
+                            "cpu_us": cpu,
                         }
                     )
                     print(
