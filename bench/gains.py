@@ -37,7 +37,7 @@ CHANGES = [
     ("27b1c5f", "per-call work trimmed: prices, holds, ids, admission, headers, validation"),
     ("0db3bdf", "writer flushes a snapshot (no chase of new charges), multi-row inserts"),
     ("24f751e", "upstream client: no cookie jar, own User-Agent (aiohttp's fast header path)"),
-    ("a5d32b1", "SQLite settlement in one hand-off to a writer thread; fixed statement sizes"),
+    ("a5d32b1", "SQLite charges by a writer thread in one hand-off (no lag under load)"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
