@@ -1,9 +1,9 @@
 """One model call's HTTP request as the hot endpoints see it: read straight off ASGI.
 
 The model-call routes are the product's request path, so they skip the framework's request
-object: the headers are decoded once into a dict (ASGI servers give them lower-cased), the
-query string only if asked for, and the body is read from ``receive`` up to the configured
-limit. Every other route still gets FastAPI's ``Request``.
+object: the few headers they need are picked in one pass (ASGI servers give names
+lower-cased), the query string is parsed only if asked for, and the body is read from
+``receive`` up to the configured limit. Every other route still gets FastAPI's ``Request``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import Receive, Scope
 
+from patchbay.api.http import pick_api_key
 from patchbay.errors import InvalidRequest, RequestTooLarge
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ class ClientGone(Exception):
 class Exchange:
     __slots__ = (
         "gateway",
-        "path",
         "path_params",
         "body_size",
         "auth",
@@ -47,7 +47,6 @@ class Exchange:
         path_params: dict[str, str] | None = None,
     ) -> None:
         self.gateway = gateway
-        self.path: str = scope["path"]
         self.path_params = path_params or {}
         self.body_size = 0
         self._scope = scope
@@ -61,28 +60,21 @@ class Exchange:
                 self.content_length = value
 
     @property
-    def headers(self) -> dict[str, str]:
-        """All headers, decoded (built on demand: the request path needs only a few)."""
-        return {n.decode("latin-1"): v.decode("latin-1") for n, v in self._scope["headers"]}
-
-    @property
     def query(self) -> dict[str, str]:
         raw = self._scope.get("query_string", b"")
         return dict(parse_qsl(raw.decode("latin-1"))) if raw else {}
 
+    def _auth(self, name: bytes) -> str | None:
+        value = self.auth.get(name)
+        return value.decode("latin-1") if value is not None else None
+
     def api_key(self) -> str | None:
-        """The API key however the client's SDK sends it (SPEC §2)."""
-        auth = self.auth
-        bearer = auth.get(b"authorization")
-        if bearer and bearer[:7].lower() == b"bearer ":
-            token = bearer[7:].strip()
-            if token:
-                return token.decode("latin-1")
-        for name in (b"x-api-key", b"x-goog-api-key"):
-            value = auth.get(name)
-            if value:
-                return value.decode("latin-1")
-        return self.query.get("key")
+        return pick_api_key(
+            self._auth(b"authorization"),
+            self._auth(b"x-api-key"),
+            self._auth(b"x-goog-api-key"),
+            lambda: self.query.get("key"),
+        )
 
     async def body(self, limit: int) -> bytes:
         """The request body, refusing more than ``limit`` bytes without reading them all."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,7 +18,9 @@ from patchbay.api.envelopes import protocol_for_path
 from patchbay.api.exchange import ClientGone, Exchange
 from patchbay.api.http import Reply, error_response
 from patchbay.errors import GatewayError, InvalidRequest
-from patchbay.services.gateway import Gateway
+
+if TYPE_CHECKING:
+    from patchbay.services.gateway import Gateway
 
 log = logging.getLogger("patchbay")
 Endpoint = Callable[[Exchange], Awaitable[Reply]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from typing import Protocol as Interface
 
@@ -39,17 +40,10 @@ class JSONReply:
             (b"content-length", str(len(body)).encode()),
         ]
         if headers:
-            self.add_headers(headers)
-
-    def add_headers(self, headers: dict[str, str]) -> None:
-        self.raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            self.raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
 
     def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         self.raw_headers += headers
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self.raw_headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -62,32 +56,31 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return JSONReply(orjson.dumps(data), status, headers)
 
 
-def add_headers(response: Any, headers: dict[str, str]) -> None:
-    """Add headers to a ``JSONReply``, an ``SSEResponse`` or a Starlette response."""
-    if hasattr(response, "add_headers"):
-        response.add_headers(headers)
-    else:
-        response.headers.update(headers)
-
-
 def error_response(error: GatewayError, protocol: Protocol) -> JSONReply:
     status, body, headers = render(error, protocol)
     return JSONReply(body, status, headers)
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header and header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return None
+def pick_api_key(
+    authorization: str | None,
+    x_api_key: str | None,
+    x_goog_api_key: str | None,
+    key_param: Callable[[], str | None],
+) -> str | None:
+    """The API key however the client's SDK sends it (SPEC §2): bearer token, ``x-api-key``,
+    ``x-goog-api-key``, then the ``key`` query parameter (read only when needed)."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        token = authorization[7:].strip()
+        if token:
+            return token
+    return x_api_key or x_goog_api_key or key_param()
 
 
 def client_key(request: Request) -> str | None:
-    """The API key however the client's SDK sends it (SPEC §2)."""
     headers = request.headers
-    return (
-        bearer_token(request)
-        or headers.get("x-api-key")
-        or headers.get("x-goog-api-key")
-        or request.query_params.get("key")
+    return pick_api_key(
+        headers.get("authorization"),
+        headers.get("x-api-key"),
+        headers.get("x-goog-api-key"),
+        lambda: request.query_params.get("key"),
     )

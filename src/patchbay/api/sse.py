@@ -34,10 +34,6 @@ class SSEResponse:
         for name, value in (headers or {}).items():
             self.headers.append((name.lower().encode(), value.encode()))
 
-    def add_headers(self, headers: dict[str, str]) -> None:
-        for name, value in headers.items():
-            self.headers.append((name.lower().encode(), value.encode()))
-
     def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         self.headers += headers
 

@@ -54,11 +54,16 @@ class Proxy:
         self.meter = meter
         self.rng = rng or random.Random()
 
-    async def with_failover(self, call: Call, attempt: Attempt) -> Reply:
-        """Try the model's routes in balancer order until one starts answering."""
+    def _routes(self, call: Call) -> list[RouteEntry]:
+        """The model's routes in balancer order (the failover order); none is an error."""
         routes = order_routes(call.model.routes, self.rng)
         if not routes:
             raise UpstreamError(f"model '{call.model.id}' has no available upstream")
+        return routes
+
+    async def with_failover(self, call: Call, attempt: Attempt) -> Reply:
+        """Try the model's routes in balancer order until one starts answering."""
+        routes = self._routes(call)
         error: GatewayError | None = None
         for route in routes:
             call.route = route
@@ -74,11 +79,7 @@ class Proxy:
     async def chat_completions(self, call: Call, body: dict[str, Any]) -> Reply:
         """Chat Completions, with the failover loop inline: this is the busiest path, and every
         coroutine layer on it is paid again at each of the upstream call's suspensions."""
-        routes = call.model.routes
-        if len(routes) > 1:
-            routes = order_routes(routes, self.rng)
-        elif not routes:
-            raise UpstreamError(f"model '{call.model.id}' has no available upstream")
+        routes = self._routes(call)
         last = len(routes) - 1
         for index, route in enumerate(routes):
             call.route = route

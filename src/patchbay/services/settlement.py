@@ -12,9 +12,10 @@ stored form is exactly what the ORM reads back, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +68,7 @@ def _marks(style: str, count: int, start: int = 0) -> str:
     raise RuntimeError(f"unsupported DB-API parameter style: {style}")
 
 
+@functools.lru_cache(maxsize=64)
 def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], rows: int = 1) -> str:
     """A plain ``INSERT`` of ``rows`` rows in the driver's own parameter style."""
     width = len(columns)
@@ -93,6 +95,20 @@ def _chunks(count: int, width: int) -> list[int]:
     return sizes
 
 
+def sqlite_inserts(
+    dialect: Dialect, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """SQLite: the rows as multi-row statements with their flat parameters. An executemany
+    steps once per row, and the driver takes and releases the GIL around every step: hundreds
+    of lock handoffs with the event loop's thread per batch, which cost the request path more
+    than the writes did."""
+    start = 0
+    for size in _chunks(len(rows), len(columns)):
+        chunk = rows[start : start + size]
+        start += size
+        yield insert_sql(dialect, table, columns, size), tuple(v for row in chunk for v in row)
+
+
 async def _insert(
     conn: AsyncConnection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
@@ -100,15 +116,8 @@ async def _insert(
     if dialect.name != "sqlite":  # asyncpg pipelines an executemany in one round trip
         await conn.exec_driver_sql(insert_sql(dialect, table, columns), rows)
         return
-    # SQLite: multi-row statements. An executemany steps once per row, and the driver takes and
-    # releases the GIL around every step: hundreds of lock handoffs with the event loop's
-    # thread per batch, which cost the request path more than the writes did.
-    start = 0
-    for size in _chunks(len(rows), len(columns)):
-        chunk = rows[start : start + size]
-        start += size
-        flat = tuple(value for row in chunk for value in row)
-        await conn.exec_driver_sql(insert_sql(dialect, table, columns, size), flat)
+    for sql, params in sqlite_inserts(dialect, table, columns, rows):
+        await conn.exec_driver_sql(sql, params)
 
 
 def _processor(dialect: Dialect, column: Any) -> Callable[[Any], Any]:

@@ -59,12 +59,8 @@ class SQLiteSettlement:
         columns: tuple[str, ...],
         rows: list[tuple[object, ...]],
     ) -> None:
-        start = 0
-        for size in settlement._chunks(len(rows), len(columns)):
-            chunk = rows[start : start + size]
-            start += size
-            flat = tuple(value for row in chunk for value in row)
-            connection.execute(settlement.insert_sql(self.dialect, table, columns, size), flat)
+        for sql, params in settlement.sqlite_inserts(self.dialect, table, columns, rows):
+            connection.execute(sql, params)
 
     def _write(self, charges: list[Charge], check_written: bool) -> int:
         connection = self._connect()
