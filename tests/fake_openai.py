@@ -26,6 +26,7 @@ class Faults:
     chunk_delay_s: float = 0.0
     drop_after_chunks: int | None = None  # break the connection mid-stream
     set_cookie: bool = False  # answers carry a Set-Cookie header
+    message: str | None = None  # the error message of an injected ``status``
 
 
 @dataclass
@@ -55,11 +56,16 @@ class FakeOpenAI:
         """Base URL for the anthropic and gemini kinds (their SDKs take no /v1)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def _error(self, status: int, message: str, kind: str) -> web.Response:
-        return web.json_response(
-            {"error": {"message": message, "type": kind, "param": None, "code": None}},
-            status=status,
-        )
+    def _error(self, status: int, message: str, kind: str, protocol: str = "chat") -> web.Response:
+        """An error in the envelope of the protocol asked (as each real API sends it)."""
+        if protocol == "anthropic":
+            body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
+        elif protocol == "gemini":
+            status_name = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED"}.get(status, "INTERNAL")
+            body = {"error": {"code": status, "message": message, "status": status_name}}
+        else:
+            body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+        return web.json_response(body, status=status)
 
     def _authorized(self, request: web.Request, protocol: str) -> bool:
         headers = request.headers
@@ -74,11 +80,13 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append(Recorded(request.path, dict(request.headers), body))
         if not self._authorized(request, protocol):
-            return self._error(401, "Incorrect API key provided", "authentication_error")
+            return self._error(401, "Incorrect API key provided", "authentication_error", protocol)
         if self.faults.delay_s:
             await asyncio.sleep(self.faults.delay_s)
         if self.faults.status:
-            return self._error(self.faults.status, "injected failure", "server_error")
+            kind = "invalid_request_error" if self.faults.status < 500 else "server_error"
+            message = self.faults.message or "injected failure"
+            return self._error(self.faults.status, message, kind, protocol)
         ask, whole, chunks = WIRES[protocol]
         answer = think(ask(body))
         streaming = body.get("stream") or request.path.endswith(":streamGenerateContent")

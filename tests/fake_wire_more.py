@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from tests.fake_brain import Answer, Ask, count_words
@@ -60,7 +61,7 @@ def responses_body(body: dict[str, Any], answer: Answer) -> dict[str, Any]:
             }
         ]
     return {
-        "id": "resp_fake1",
+        "id": f"resp_{uuid.uuid4().hex}",  # unique, as the real API gives them
         "object": "response",
         "created_at": 1,
         "model": body["model"],

@@ -14,13 +14,13 @@ from starlette.responses import Response
 
 from patchbay.api import admin, anthropic, bots, chat, gemini, health, models, responses, usage
 from patchbay.api.body_limit import BodyLimit
-from patchbay.api.envelopes import protocol_for_path
 from patchbay.api.hot_paths import Endpoint, HotPaths
 from patchbay.api.http import error_response
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.errors import GatewayError as _Base
 from patchbay.gc_policy import settle_after_startup
-from patchbay.services.gateway import Gateway
+from patchbay.protocols.envelopes import protocol_for_path
+from patchbay.runtime.gateway import Gateway
 from patchbay.settings import Settings, load_settings
 
 log = logging.getLogger("patchbay")

@@ -47,7 +47,7 @@ def settings_or_exit(config: Path | None, **overrides: Any) -> Settings:
 def run_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Migrate, then run ``work(session)`` in one committed transaction."""
     from patchbay.db.engine import make_engine, make_sessionmaker
-    from patchbay.services.bootstrap import migrate
+    from patchbay.runtime.bootstrap import migrate
 
     migrate(settings)
 
@@ -83,7 +83,7 @@ def serve(
 @app.command()
 def migrate(config: ConfigOpt = None) -> None:
     """Apply database migrations."""
-    from patchbay.services.bootstrap import migrate as do_migrate
+    from patchbay.runtime.bootstrap import migrate as do_migrate
 
     settings = settings_or_exit(config)
     do_migrate(settings)
@@ -106,7 +106,7 @@ def accounts_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create an account."""
-    from patchbay.services import accounts
+    from patchbay.accounts import accounts
 
     async def work(session: Any) -> Any:
         return await accounts.create_account(session, name, role, points)
@@ -120,7 +120,7 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list(config: ConfigOpt = None) -> None:
     """List accounts."""
-    from patchbay.services import accounts
+    from patchbay.accounts import accounts
 
     rows = run_db(settings_or_exit(config), accounts.list_accounts)
     table = Table("id", "name", "role", "points", "created")
@@ -146,7 +146,7 @@ def keys_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API key; its secret is printed once."""
-    from patchbay.services import accounts
+    from patchbay.accounts import accounts
 
     settings = settings_or_exit(config)
 
@@ -176,7 +176,7 @@ def keys_list(
     config: ConfigOpt = None,
 ) -> None:
     """List API keys (never their secrets)."""
-    from patchbay.services import accounts
+    from patchbay.accounts import accounts
 
     async def work(session: Any) -> Any:
         owner = await accounts.get_account(session, account) if account else None
@@ -202,7 +202,7 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: int, config: ConfigOpt = None) -> None:
     """Revoke an API key (running servers refuse it within a second)."""
-    from patchbay.services import accounts
+    from patchbay.accounts import accounts
 
     async def work(session: Any) -> Any:
         return await accounts.revoke_key(session, key_id)
@@ -219,7 +219,7 @@ def credit(
     config: ConfigOpt = None,
 ) -> None:
     """Add points to an account's balance."""
-    from patchbay.services import accounts
+    from patchbay.accounts import accounts
 
     async def work(session: Any) -> Any:
         owner = await accounts.get_account(session, account)
@@ -236,7 +236,7 @@ def usage(
     config: ConfigOpt = None,
 ) -> None:
     """Show an account's balance and its most recent usage."""
-    from patchbay.services import accounts, usage_history
+    from patchbay.accounts import accounts, usage_history
 
     settings = settings_or_exit(config)
 
@@ -271,8 +271,8 @@ def usage(
 @app.command("rotate-secrets")
 def rotate_secrets(config: ConfigOpt = None) -> None:
     """Re-encrypt stored upstream keys under the first key of ``secret_key``."""
+    from patchbay.catalog.secrets import rotate_all
     from patchbay.security.crypto import load_secret_box
-    from patchbay.services.secrets import rotate_all
 
     settings = settings_or_exit(config)
     box = load_secret_box(settings.secret_key, settings.data_dir)
@@ -286,7 +286,7 @@ def rotate_secrets(config: ConfigOpt = None) -> None:
 @models_app.command("list")
 def models_list(config: ConfigOpt = None) -> None:
     """List catalog models and their routes."""
-    from patchbay.services import models_admin
+    from patchbay.catalog import models as models_admin
 
     async def work(session: Any) -> Any:
         return [

@@ -11,7 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from patchbay.errors import GatewayError
-from patchbay.services.bootstrap import ADMIN_KEY_FILE, bootstrap
+from patchbay.runtime.bootstrap import ADMIN_KEY_FILE, bootstrap
 from patchbay.settings import Settings
 
 ENV_OVERRIDES = ("host", "port", "workers")

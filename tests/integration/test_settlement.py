@@ -16,13 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from patchbay.accounting.query_ids import new_query_id
+from patchbay.accounts import accounts
 from patchbay.db import models as db
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.db.migrate import upgrade
-from patchbay.services import accounts, metering
-from patchbay.services.metering import LedgerMeter
-from patchbay.services.settlement import Charge, write_batch
-from patchbay.services.sqlite_writer import SQLiteSettlement
+from patchbay.metering import writers as metering
+from patchbay.metering.ledger_meter import LedgerMeter
+from patchbay.metering.plan import Charge
+from patchbay.metering.sqlite_writer import SQLiteWriter
+from patchbay.metering.writers import write_batch
 from tests.conftest import require_service
 from tests.support import ledger_consistency, query, scratch_postgres
 
@@ -46,7 +48,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def _meter(url: str) -> tuple[AsyncEngine, LedgerMeter]:
     threaded = url.endswith("#thread")
     engine = make_engine(url.removesuffix("#thread"))
-    writer = SQLiteSettlement(str(engine.url.database), engine.dialect) if threaded else None
+    writer = SQLiteWriter(str(engine.url.database), engine.dialect) if threaded else None
     return engine, LedgerMeter(make_sessionmaker(engine), points_per_usd=100_000, writer=writer)
 
 
@@ -158,7 +160,7 @@ def test_closing_while_a_batch_is_being_written_loses_nothing(
 
     async def run() -> None:
         engine, meter = _meter(database_url)
-        if meter.writer is not None:
+        if isinstance(meter.writer, SQLiteWriter):
             writer, real = meter.writer, meter.writer._write
 
             def slow_thread(batch: list[Charge], check_written: bool) -> int:

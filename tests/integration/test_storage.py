@@ -11,14 +11,17 @@ import asyncpg
 import pytest
 from sqlalchemy import func, inspect, select, text
 
+from patchbay.accounts import accounts
+from patchbay.accounts.keystore import KeyStore
+from patchbay.catalog import models as models_admin
+from patchbay.catalog import providers as catalog_admin
 from patchbay.db import models as db
+from patchbay.db import versions as cluster
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.db.migrate import current_heads, downgrade, upgrade
 from patchbay.errors import AuthenticationFailed
 from patchbay.security.api_keys import hash_key
 from patchbay.security.crypto import load_secret_box
-from patchbay.services import accounts, catalog_admin, cluster, models_admin
-from patchbay.services.keystore import KeyStore
 from tests.conftest import POSTGRES_URL, require_service
 
 TABLES = {

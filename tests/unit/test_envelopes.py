@@ -3,7 +3,6 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from patchbay.api.envelopes import render
 from patchbay.errors import (
     AuthenticationFailed,
     InsufficientQuota,
@@ -15,6 +14,7 @@ from patchbay.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from patchbay.protocols.envelopes import render
 
 CASES = [
     (

@@ -34,7 +34,7 @@ VOLATILE = [
 
 
 def translate(upstream: str, client: str) -> str:
-    parser = adapter(upstream).StreamParser()
+    parser = adapter(upstream).stream_parser()  # type: ignore[attr-defined]
     encoder = CLIENTS[client].StreamEncoder(model="patchbay-model")
     data = (HERE / f"{upstream}.sse").read_bytes()
     out = b""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchbay.services.settlement import SQLITE_CHUNKS, _chunks
+from patchbay.db.ledger_sql import SQLITE_CHUNKS
+from patchbay.db.ledger_sql import chunks as _chunks
 
 
 @given(st.integers(0, 5000), st.sampled_from([5, 10]))

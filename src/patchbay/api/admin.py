@@ -9,12 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patchbay.accounts import accounts
+from patchbay.accounts.keystore import Principal
 from patchbay.api.admin_schemas import AccountCreate, Credit, KeyCreate
 from patchbay.api.http import client_key
+from patchbay.catalog import models as models_admin
+from patchbay.catalog import providers as catalog_admin
 from patchbay.errors import PermissionDenied
-from patchbay.services import accounts, catalog_admin, models_admin
-from patchbay.services.gateway import Gateway
-from patchbay.services.keystore import Principal
+from patchbay.runtime.gateway import Gateway
 
 
 def gateway_of(request: Request) -> Gateway:

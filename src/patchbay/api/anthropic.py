@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from patchbay.accounts.keystore import Principal
+from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
-from patchbay.api.gate import serve
-from patchbay.api.http import Reply, error_response
-from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.asgi.replies import Reply
 from patchbay.protocols.anthropic_messages import decode, encode, stream
-from patchbay.protocols.errors import RequestInvalid
-from patchbay.services.proxy import Edge
+from patchbay.proxy.inbound import Edge, Inbound
 
 EDGE = Edge(encode.encode_response, lambda model: stream.StreamEncoder(model=model))
+FORWARDED = (b"anthropic-version", b"anthropic-beta")
+
+
+def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
+    model = body.get("model")
+    require(isinstance(model, str) and bool(model), "model is required", "model")
+    require(
+        positive_int(body.get("max_tokens")),
+        "max_tokens is required and must be a positive integer",
+        "max_tokens",
+    )
+    require(isinstance(body.get("messages"), list), "messages must be an array", "messages")
+    streaming = body.get("stream")
+    require(streaming is None or isinstance(streaming, bool), "stream must be a boolean", "stream")
+    headers = {}
+    for name in FORWARDED:
+        value = exchange.header(name)
+        if value is not None:
+            headers[name.decode()] = value
+    return Inbound(
+        "anthropic",
+        str(model),
+        body,
+        streaming is True,
+        exchange.body_size,
+        body["max_tokens"],
+        EDGE,
+        lambda: decode.decode_request(body),
+        forward_headers=headers,
+    )
 
 
 async def messages(exchange: Exchange) -> Reply:
-    gateway = exchange.gateway
-    try:
-        principal = await gateway.keys.authenticate(exchange.api_key())
-        body = await exchange.json_object(gateway.settings.max_body_bytes)
-        try:
-            canonical = decode.decode_request(body)
-        except RequestInvalid as exc:
-            raise InvalidRequest(exc.message, param=exc.param) from None
-        return await serve(
-            gateway,
-            principal,
-            canonical,
-            EDGE,
-            protocol="anthropic",
-            body_size=exchange.body_size,
-        )
-    except GatewayError as exc:
-        return error_response(exc, "anthropic")
+    return await handle(exchange, read, "anthropic")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchbay.api.envelopes import protocol_for_path, render
 from patchbay.errors import RequestTooLarge
+from patchbay.protocols.envelopes import protocol_for_path, render
 
 
 class BodyLimit:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patchbay.accounts.keystore import Principal
 from patchbay.api.admin import applied, gateway_of
 from patchbay.api.http import client_key
-from patchbay.services import bots
-from patchbay.services.keystore import Principal
+from patchbay.catalog import bots
 
 
 async def caller(request: Request) -> Principal:

@@ -2,49 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from patchbay.accounts.keystore import Principal
+from patchbay.api.edge import handle
 from patchbay.api.exchange import Exchange
-from patchbay.api.gate import open_call
-from patchbay.api.http import Reply, error_response
-from patchbay.errors import GatewayError, InvalidRequest
-from patchbay.protocols.errors import RequestInvalid
+from patchbay.asgi.replies import Reply
+from patchbay.protocols.openai_chat import decode, encode, stream
 from patchbay.protocols.openai_chat.validate import validate_request
-from patchbay.services.access import authorize
-from patchbay.services.calls import Call
+from patchbay.proxy.inbound import Edge, Inbound
+
+EDGES = {
+    include: Edge(
+        encode.encode_response,
+        lambda model, include=include: stream.StreamEncoder(model=model, include_usage=include),
+        with_cost=True,
+    )
+    for include in (True, False)
+}
 
 
-def _max_tokens(body: dict[str, object]) -> int | None:
+def _max_tokens(body: dict[str, Any]) -> int | None:
     value = body.get("max_completion_tokens", body.get("max_tokens"))
     return value if isinstance(value, int) else None
 
 
+def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
+    validate_request(body)
+    options = body.get("stream_options")
+    include = isinstance(options, dict) and options.get("include_usage") is True
+    return Inbound(
+        "openai_chat",
+        body["model"],
+        body,
+        body.get("stream") is True,
+        exchange.body_size,
+        _max_tokens(body),
+        EDGES[include],
+        lambda: decode.decode_request(body),
+    )
+
+
 async def chat_completions(exchange: Exchange) -> Reply:
-    gateway = exchange.gateway
-    call: Call | None = None
-    try:
-        principal = await gateway.keys.authenticate(exchange.api_key())
-        body = await exchange.json_object(gateway.settings.max_body_bytes)
-        try:
-            validate_request(body)
-        except RequestInvalid as exc:
-            raise InvalidRequest(exc.message, param=exc.param) from None
-        model = authorize(principal, gateway.catalog.get(body["model"]), body["model"])
-        call, headers = await open_call(
-            gateway,
-            principal,
-            model,
-            protocol="openai_chat",
-            stream=body.get("stream") is True,
-            body_size=exchange.body_size,
-            max_output_tokens=_max_tokens(body),
-        )
-        reply = await gateway.proxy.chat_completions(call, body)
-        reply.add_raw_headers(headers)
-        return reply
-    except RequestInvalid as exc:
-        if call is not None:
-            gateway.meter.settle(call)
-        return error_response(InvalidRequest(exc.message, param=exc.param), "openai")
-    except GatewayError as exc:
-        if call is not None:
-            gateway.meter.settle(call)
-        return error_response(exc, "openai")
+    return await handle(exchange, read, "openai")

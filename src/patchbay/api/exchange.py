@@ -18,7 +18,7 @@ from patchbay.api.http import pick_api_key
 from patchbay.errors import InvalidRequest, RequestTooLarge
 
 if TYPE_CHECKING:
-    from patchbay.services.gateway import Gateway
+    from patchbay.runtime.gateway import Gateway
 
 
 KEY_HEADERS = frozenset({b"authorization", b"x-api-key", b"x-goog-api-key"})
@@ -58,6 +58,13 @@ class Exchange:
                 self.auth[name] = value
             elif name == b"content-length":
                 self.content_length = value
+
+    def header(self, name: bytes) -> str | None:
+        """Any other request header (``name`` lower-case), found by a scan."""
+        for key, value in self._scope["headers"]:
+            if key == name:
+                return value.decode("latin-1")  # type: ignore[no-any-return]
+        return None
 
     @property
     def query(self) -> dict[str, str]:

@@ -8,11 +8,11 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api.http import json_response
+from patchbay.asgi.replies import json_reply
 
 
 async def healthz(request: Request) -> Response:
-    return json_response({"status": "ok"})
+    return json_reply({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
@@ -33,4 +33,4 @@ async def readyz(request: Request) -> Response:
     redis_ok = checks.get("redis", "ok") == "ok"
     ready = checks["database"] == "ok" and (redis_ok or fail_open)
     status = "not ready" if not ready else ("ready" if redis_ok else "degraded")
-    return json_response({"status": status, "checks": checks}, status=200 if ready else 503)
+    return json_reply({"status": status, "checks": checks}, status=200 if ready else 503)

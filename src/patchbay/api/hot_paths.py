@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from patchbay.api.envelopes import protocol_for_path
 from patchbay.api.exchange import ClientGone, Exchange
-from patchbay.api.http import Reply, error_response
+from patchbay.api.http import error_response
+from patchbay.asgi.replies import Reply
 from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.protocols.envelopes import protocol_for_path
 
 if TYPE_CHECKING:
-    from patchbay.services.gateway import Gateway
+    from patchbay.runtime.gateway import Gateway
 
 log = logging.getLogger("patchbay")
 Endpoint = Callable[[Exchange], Awaitable[Reply]]

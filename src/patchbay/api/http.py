@@ -1,59 +1,14 @@
-"""Small request/response helpers shared by the protocol endpoints (no framework magic)."""
+"""Request helpers shared by the HTTP edges: the caller's API key, error replies."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-from typing import Protocol as Interface
 
-import orjson
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
 
-from patchbay.api.envelopes import Protocol, render
+from patchbay.asgi.replies import JSONReply
 from patchbay.errors import GatewayError
-
-JSON_TYPE = b"application/json"
-
-
-class Reply(Interface):
-    """What the model-call endpoints answer with: an ASGI response that takes extra headers."""
-
-    def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None: ...
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
-
-
-class JSONReply:
-    """A whole JSON answer as one ASGI response: what Starlette's ``Response`` does for bytes,
-    with the headers kept as the raw list ASGI sends."""
-
-    __slots__ = ("status_code", "body", "raw_headers")
-
-    def __init__(
-        self, body: bytes, status_code: int = 200, headers: dict[str, str] | None = None
-    ) -> None:
-        self.status_code = status_code
-        self.body = body
-        self.raw_headers = [
-            (b"content-type", JSON_TYPE),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        if headers:
-            self.raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-
-    def add_raw_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
-        self.raw_headers += headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        await send({"type": "http.response.body", "body": self.body})
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONReply:
-    return JSONReply(orjson.dumps(data), status, headers)
+from patchbay.protocols.envelopes import Protocol, render
 
 
 def error_response(error: GatewayError, protocol: Protocol) -> JSONReply:

@@ -8,14 +8,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api.envelopes import Protocol
-from patchbay.api.http import JSONReply, client_key, error_response, json_response
+from patchbay.accounts.keystore import Principal
+from patchbay.api.http import client_key, error_response
+from patchbay.asgi.replies import JSONReply, json_reply
 from patchbay.catalog import views
+from patchbay.catalog.access import allowed
 from patchbay.catalog.listing import Shape
 from patchbay.errors import GatewayError, ModelNotFound
-from patchbay.services.access import allowed
-from patchbay.services.gateway import Gateway
-from patchbay.services.keystore import Principal
+from patchbay.protocols.envelopes import Protocol
+from patchbay.runtime.gateway import Gateway
 
 ONE = {
     "openai": views.openai_model,
@@ -80,4 +81,4 @@ async def get_model(request: Request) -> Response:
         return error_response(exc, protocol)
     data: dict[str, Any] = ONE[shape](model)
     scope = "private" if principal else "public"
-    return json_response(data, headers={"cache-control": f"{scope}, max-age=60"})
+    return json_reply(data, headers={"cache-control": f"{scope}, max-age=60"})

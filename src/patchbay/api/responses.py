@@ -1,113 +1,86 @@
 """``POST /v1/responses``, ``GET`` and ``DELETE /v1/responses/{id}``: the Responses edge.
 
-With ``store`` (the default) the conversation is kept after the answer completes, off the
-request path; ``previous_response_id`` prepends a kept conversation, whatever upstream served it.
+With ``store`` (the default) the gateway keeps the conversation, saved before the answer's last
+byte is sent; ``previous_response_id`` continues a kept conversation whatever upstream served
+it: the kept items are put in front of the input and the field is not forwarded.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from dataclasses import replace
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from patchbay.accounts.keystore import Principal
+from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
-from patchbay.api.gate import serve
-from patchbay.api.http import Reply, client_key, error_response, json_response
-from patchbay.domain.messages import Message
-from patchbay.domain.requests import ChatRequest
-from patchbay.domain.responses import ChatResponse
-from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.api.http import client_key, error_response
+from patchbay.asgi.replies import Reply, json_reply
+from patchbay.errors import GatewayError
 from patchbay.protocols.common import new_id
-from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.openai_responses import decode, encode, stream
-from patchbay.providers.openai_responses import output_parts
-from patchbay.services import conversations
-from patchbay.services.gateway import Gateway
-from patchbay.services.proxy import Edge
-
-log = logging.getLogger("patchbay.responses")
-_saving: set[asyncio.Task[None]] = set()
+from patchbay.proxy import conversations
+from patchbay.proxy.inbound import Edge, Inbound, Keep
+from patchbay.runtime.gateway import Gateway
 
 
-def _keep(
-    gateway: Gateway,
-    account_id: int,
-    model: str,
-    history: tuple[Message, ...],
-    response: dict[str, Any],
-) -> None:
-    answer = Message("assistant", tuple(output_parts(response.get("output") or [])))
-
-    async def write() -> None:
-        try:
-            async with gateway.sessions() as session, session.begin():
-                await conversations.save(session, account_id, model, (*history, answer), response)
-        except Exception:
-            log.warning("could not store response %s", response.get("id"), exc_info=True)
-
-    task = asyncio.create_task(write())
-    _saving.add(task)
-    task.add_done_callback(_saving.discard)
-
-
-def _edge(gateway: Gateway, account_id: int, request: ChatRequest, store: bool) -> Edge:
-    response_id = new_id("resp_")
-
-    def kept(response: dict[str, Any]) -> None:
-        if store:
-            _keep(gateway, account_id, request.model, request.messages, response)
-
-    def whole(answer: ChatResponse) -> dict[str, Any]:
-        return encode.encode_response(answer, response_id)
-
-    def on_answer(answer: ChatResponse, data: dict[str, Any]) -> None:
-        kept(orjson.loads(orjson.dumps(data)))  # plain JSON values (the cost is a Fragment)
-
+def _edge(response_id: str) -> Edge:
     return Edge(
-        whole,
-        lambda model: stream.StreamEncoder(model=model, response_id=response_id, on_complete=kept),
+        lambda answer: encode.encode_response(answer, response_id),
+        lambda model: stream.StreamEncoder(model=model, response_id=response_id),
         with_cost=True,
-        on_answer=on_answer,
     )
 
 
-async def _history(gateway: Gateway, account_id: int, previous: Any) -> tuple[Message, ...]:
-    if previous is None:
-        return ()
-    if not isinstance(previous, str):
-        raise InvalidRequest("previous_response_id must be a string", param="previous_response_id")
-    async with gateway.sessions() as session:
-        row = await conversations.load(session, account_id, previous)
-    return conversations.messages_from_json(row.conversation.get("messages") or [])
+def _keeper(gateway: Gateway, principal: Principal, model: str, items: list[Any]) -> Keep:
+    async def keep(response: dict[str, Any]) -> None:
+        await gateway.conversations.save(principal.account_id, model, items, response)
+
+    return keep
+
+
+async def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
+    model = body.get("model")
+    require(isinstance(model, str) and bool(model), "model is required", "model")
+    limit = body.get("max_output_tokens")
+    require(
+        limit is None or positive_int(limit),
+        "max_output_tokens must be a positive integer",
+        "max_output_tokens",
+    )
+    streaming = body.get("stream")
+    require(streaming is None or isinstance(streaming, bool), "stream must be a boolean", "stream")
+    gateway = exchange.gateway
+    previous = body.get("previous_response_id")
+    if previous is not None:
+        require(
+            isinstance(previous, str),
+            "previous_response_id must be a string",
+            "previous_response_id",
+        )
+        history = await gateway.conversations.history(principal.account_id, previous)
+        body = {k: v for k, v in body.items() if k != "previous_response_id"}
+        body["input"] = history + conversations.as_items(body.get("input"))
+    keep = None
+    if body.get("store") is not False:
+        items = conversations.as_items(body.get("input"))
+        keep = _keeper(gateway, principal, str(model), items)
+    return Inbound(
+        "openai_responses",
+        str(model),
+        body,
+        streaming is True,
+        exchange.body_size,
+        limit,
+        _edge(new_id("resp_")),
+        lambda: decode.decode_request(body),
+        keep=keep,
+    )
 
 
 async def create(exchange: Exchange) -> Reply:
-    gateway = exchange.gateway
-    try:
-        principal = await gateway.keys.authenticate(exchange.api_key())
-        body = await exchange.json_object(gateway.settings.max_body_bytes)
-        try:
-            canonical = decode.decode_request(body)
-        except RequestInvalid as exc:
-            raise InvalidRequest(exc.message, param=exc.param) from None
-        history = await _history(gateway, principal.account_id, body.get("previous_response_id"))
-        canonical = replace(canonical, messages=history + canonical.messages)
-        edge = _edge(gateway, principal.account_id, canonical, body.get("store") is not False)
-        return await serve(
-            gateway,
-            principal,
-            canonical,
-            edge,
-            protocol="openai_responses",
-            body_size=exchange.body_size,
-        )
-    except GatewayError as exc:
-        return error_response(exc, "openai")
+    return await handle(exchange, read, "openai")
 
 
 async def retrieve(request: Request) -> Response:
@@ -118,10 +91,10 @@ async def retrieve(request: Request) -> Response:
             row = await conversations.load(
                 session, principal.account_id, request.path_params["response_id"]
             )
-        return json_response(row.response)
+        return json_reply(row.response)  # type: ignore[return-value]
     except GatewayError as exc:
         exc.param = None
-        return error_response(exc, "openai")
+        return error_response(exc, "openai")  # type: ignore[return-value]
 
 
 async def remove(request: Request) -> Response:
@@ -131,7 +104,7 @@ async def remove(request: Request) -> Response:
         principal = await gateway.keys.authenticate(client_key(request))
         async with gateway.sessions() as session, session.begin():
             await conversations.remove(session, principal.account_id, response_id)
-        return json_response({"id": response_id, "object": "response.deleted", "deleted": True})
+        return json_reply({"id": response_id, "object": "response.deleted", "deleted": True})  # type: ignore[return-value]
     except GatewayError as exc:
         exc.param = None
-        return error_response(exc, "openai")
+        return error_response(exc, "openai")  # type: ignore[return-value]

@@ -6,10 +6,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api.http import JSONReply, client_key, error_response, json_response
+from patchbay.accounts import usage_history
+from patchbay.api.http import client_key, error_response
+from patchbay.asgi.replies import JSONReply, json_reply
 from patchbay.errors import GatewayError, InvalidRequest
-from patchbay.services import usage_history
-from patchbay.services.gateway import Gateway
+from patchbay.runtime.gateway import Gateway
 
 
 async def current_balance(request: Request) -> Response:
@@ -20,7 +21,7 @@ async def current_balance(request: Request) -> Response:
         return error_response(exc, "openai")
     balance = gateway.meter.book.available(principal.account_id)
     held = gateway.meter.book.accounts[principal.account_id].holds
-    return json_response({"current_point_balance": balance + held})
+    return json_reply({"current_point_balance": balance + held})
 
 
 def _limit(raw: str | None) -> int:

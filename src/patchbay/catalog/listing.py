@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 import orjson
 
+from patchbay.accounts.keystore import Principal
 from patchbay.catalog import views
+from patchbay.catalog.access import allowed
 from patchbay.catalog.entries import ModelEntry
-from patchbay.services.access import allowed
-from patchbay.services.keystore import Principal
 
 Shape = Literal["openai", "anthropic", "gemini"]
 RENDER: dict[Shape, Callable[[list[ModelEntry]], dict[str, Any]]] = {

@@ -13,14 +13,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from patchbay.db.sqlite import apply_pragmas
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    apply_pragmas(dbapi_connection)
 
 
 def _dumps(value: Any) -> str:

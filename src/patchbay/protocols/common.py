@@ -44,5 +44,11 @@ def result_text(result: ToolResult) -> str:
     return "".join(p.text for p in result.content if isinstance(p, TextPart))
 
 
+def gemini_call_id(index: int, name: str) -> str:
+    """The id the gateway gives the ``index``-th function call of a Gemini conversation (Gemini
+    calls carry none): the same on both sides, so a result finds its call."""
+    return f"call_{index}_{name}"
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:24]}"

@@ -31,6 +31,7 @@ from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import Usage
 from patchbay.protocols.common import dump_arguments, parse_arguments, split_data_url
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers.base import HTTPAdapter
 
 VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -271,3 +272,32 @@ class StreamParser:
         if kind == "signature_delta":
             return [ReasoningDelta("", signature=delta.get("signature"))]
         return []
+
+
+class AnthropicAdapter(HTTPAdapter):
+    """Upstream kind ``anthropic``."""
+
+    kind = "anthropic"
+
+    def path(self, upstream_model: str, stream: bool) -> str:
+        return path(upstream_model, stream)
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def build_request(
+        self, req: ChatRequest, *, upstream_model: str, stream: bool
+    ) -> dict[str, Any]:
+        return build_request(req, upstream_model=upstream_model, stream=stream)
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        return parse_response(body)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()
+
+    def parse_error(self, status: int, body: bytes) -> str:
+        return parse_error(status, body)
+
+
+ADAPTER = AnthropicAdapter()

@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator
 import orjson
 
 from patchbay.accounting import tokens
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.assemble import assemble
 from patchbay.domain.events import (
     Finish,
     Start,
@@ -35,7 +37,9 @@ from patchbay.domain.events import (
 )
 from patchbay.domain.messages import ToolResult
 from patchbay.domain.requests import ChatRequest
+from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
+from patchbay.providers.base import Transport
 
 TRIGGER = re.compile(r"!tool(?:\s+([A-Za-z_][\w.\-]*))?(?:\s+(\{.*\}))?", re.DOTALL)
 
@@ -113,3 +117,23 @@ async def stream(req: ChatRequest, *, model: str) -> AsyncIterator[StreamEvent]:
         yield TextDelta(piece)
     yield UsageReport(Usage(input_tokens=prompt, output_tokens=len(pieces)))
     yield Finish("length" if cut else "stop")
+
+
+class EchoAdapter:
+    """The ``echo`` kind as an adapter: no transport, no native wire (nothing to pass through)."""
+
+    kind = "echo"
+    native = None
+
+    async def complete(
+        self, transport: Transport, route: RouteEntry, request: ChatRequest
+    ) -> ChatResponse:
+        return await assemble(stream(request, model=route.upstream_model))
+
+    async def stream(
+        self, transport: Transport, route: RouteEntry, request: ChatRequest
+    ) -> AsyncIterator[StreamEvent]:
+        return stream(request, model=route.upstream_model)
+
+
+ADAPTER = EchoAdapter()

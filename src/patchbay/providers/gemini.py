@@ -33,8 +33,15 @@ from patchbay.domain.messages import (
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import Usage
-from patchbay.protocols.common import dump_arguments, parse_arguments, result_text, split_data_url
+from patchbay.protocols.common import (
+    dump_arguments,
+    gemini_call_id,
+    parse_arguments,
+    result_text,
+    split_data_url,
+)
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers.base import HTTPAdapter
 
 FINISH: dict[str, FinishReason] = {
     "STOP": "stop",
@@ -57,8 +64,7 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"x-goog-api-key": api_key} if api_key else {}
 
 
-def call_id(index: int, name: str) -> str:
-    return f"call_{index}_{name}"
+call_id = gemini_call_id
 
 
 def image_part(image: ImagePart) -> dict[str, Any]:
@@ -255,3 +261,32 @@ class StreamParser:
         if body.get("usageMetadata"):
             self.usage = usage_of(body["usageMetadata"])
         return out
+
+
+class GeminiAdapter(HTTPAdapter):
+    """Upstream kind ``gemini``."""
+
+    kind = "gemini"
+
+    def path(self, upstream_model: str, stream: bool) -> str:
+        return path(upstream_model, stream)
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def build_request(
+        self, req: ChatRequest, *, upstream_model: str, stream: bool
+    ) -> dict[str, Any]:
+        return build_request(req, upstream_model=upstream_model, stream=stream)
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        return parse_response(body)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()
+
+    def parse_error(self, status: int, body: bytes) -> str:
+        return parse_error(status, body)
+
+
+ADAPTER = GeminiAdapter()

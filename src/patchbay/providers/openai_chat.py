@@ -33,8 +33,9 @@ from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import Usage
 from patchbay.protocols.common import data_url, result_text
+from patchbay.protocols.openai_usage import usage_from_openai_chat
 from patchbay.protocols.sse import SSEParser
-from patchbay.services.usage_fields import usage_from_openai_chat
+from patchbay.providers.base import HTTPAdapter
 
 FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -255,3 +256,32 @@ class StreamParser:
             if function.get("arguments"):
                 out.append(ToolCallDelta(index, function["arguments"]))
         return out
+
+
+class OpenAIChatAdapter(HTTPAdapter):
+    """Upstream kind ``openai``."""
+
+    kind = "openai"
+
+    def path(self, upstream_model: str, stream: bool) -> str:
+        return path(upstream_model, stream)
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def build_request(
+        self, req: ChatRequest, *, upstream_model: str, stream: bool
+    ) -> dict[str, Any]:
+        return build_request(req, upstream_model=upstream_model, stream=stream)
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        return parse_response(body)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()
+
+    def parse_error(self, status: int, body: bytes) -> str:
+        return parse_error(status, body)
+
+
+ADAPTER = OpenAIChatAdapter()

@@ -35,6 +35,7 @@ from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import Usage
 from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers.base import HTTPAdapter
 
 
 def path(upstream_model: str, stream: bool) -> str:
@@ -250,3 +251,32 @@ class StreamParser:
             error = event.get("error") or (event.get("response") or {}).get("error") or {}
             return [StreamError(502, str(error.get("message", "upstream error")))]
         return []
+
+
+class OpenAIResponsesAdapter(HTTPAdapter):
+    """Upstream kind ``openai-responses``."""
+
+    kind = "openai-responses"
+
+    def path(self, upstream_model: str, stream: bool) -> str:
+        return path(upstream_model, stream)
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def build_request(
+        self, req: ChatRequest, *, upstream_model: str, stream: bool
+    ) -> dict[str, Any]:
+        return build_request(req, upstream_model=upstream_model, stream=stream)
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        return parse_response(body)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()
+
+    def parse_error(self, status: int, body: bytes) -> str:
+        return parse_error(status, body)
+
+
+ADAPTER = OpenAIResponsesAdapter()

@@ -1,32 +1,34 @@
-"""Upstream kind → its adapter module. Built-in kinds register here like any other would.
-
-An adapter module provides ``path(upstream_model, stream)``, ``auth_headers(api_key)``,
-``build_request(req, *, upstream_model, stream)``, ``parse_response(body)``,
-``StreamParser`` (``feed(bytes) -> events``, ``close() -> events``) and
-``parse_error(status, body) -> str``. The ``echo`` kind runs in-process instead.
-"""
+"""Upstream kind → its adapter. Built-in kinds register here like any other would; each is an
+``Adapter`` (``providers.base``), and those that speak a client protocol natively carry their
+``NativeWire`` for same-protocol calls."""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
 from patchbay.errors import UpstreamError
+from patchbay.providers import anthropic, echo, gemini, openai_chat, openai_responses
+from patchbay.providers.base import Adapter, HTTPAdapter
+from patchbay.providers.native.anthropic import AnthropicNative
+from patchbay.providers.native.gemini import GeminiNative
+from patchbay.providers.native.openai_chat import ChatNative
+from patchbay.providers.native.openai_responses import ResponsesNative
 
-ADAPTERS = {
-    "openai": "patchbay.providers.openai_chat",
-    "openai-responses": "patchbay.providers.openai_responses",
-    "anthropic": "patchbay.providers.anthropic",
-    "gemini": "patchbay.providers.gemini",
+
+def _with_native(adapter: HTTPAdapter, native: type) -> HTTPAdapter:
+    adapter.native = native(adapter)
+    return adapter
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "openai": _with_native(openai_chat.ADAPTER, ChatNative),
+    "openai-responses": _with_native(openai_responses.ADAPTER, ResponsesNative),
+    "anthropic": _with_native(anthropic.ADAPTER, AnthropicNative),
+    "gemini": _with_native(gemini.ADAPTER, GeminiNative),
+    "echo": echo.ADAPTER,
 }
-_loaded: dict[str, ModuleType] = {}
 
 
-def adapter(kind: str) -> ModuleType:
-    module = _loaded.get(kind)
-    if module is None:
-        try:
-            module = _loaded[kind] = importlib.import_module(ADAPTERS[kind])
-        except (KeyError, ImportError):
-            raise UpstreamError(f"upstream kind '{kind}' is not available in this build") from None
-    return module
+def adapter(kind: str) -> Adapter:
+    found = ADAPTERS.get(kind)
+    if found is None:
+        raise UpstreamError(f"upstream kind '{kind}' is not available in this build")
+    return found

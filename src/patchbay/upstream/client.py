@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,9 +28,28 @@ USER_AGENT = "patchbay"
 
 @dataclass(slots=True)
 class UpstreamResponse:
+    """A whole upstream answer: its status, body and content type."""
+
     status: int
     body: bytes
     content_type: str
+
+
+@dataclass(slots=True)
+class UpstreamStream:
+    """A streamed upstream answer: the head, then the body's chunks as they arrive.
+
+    ``body`` holds the whole body of a refusal (status >= 400), whose ``chunks`` are empty.
+    ``aclose`` releases the connection; it is safe to call more than once.
+    """
+
+    status: int
+    content_type: str
+    body: bytes
+    chunks: AsyncGenerator[bytes, None]
+
+    async def aclose(self) -> None:
+        await self.chunks.aclose()
 
 
 def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
@@ -103,7 +122,7 @@ class UpstreamClient:
         except BaseException as exc:
             raise map_exception(provider, exc) from None
 
-    async def stream(
+    async def open_stream(
         self,
         provider: str,
         url: str,
@@ -112,8 +131,30 @@ class UpstreamClient:
         timeout_s: float,
         *,
         guarded: bool = False,
+    ) -> UpstreamStream:
+        """Send the request and wait for the response head. A refusal (status >= 400) comes
+        with its whole body read; otherwise ``chunks`` yields the body as it arrives."""
+        chunks = self._stream(provider, url, body, headers, timeout_s, guarded)
+        try:
+            head = await anext(chunks)
+        except BaseException:
+            await chunks.aclose()
+            raise
+        assert isinstance(head, UpstreamResponse)
+        if head.status >= 400:
+            await chunks.aclose()
+        return UpstreamStream(head.status, head.content_type, head.body, chunks)  # type: ignore[arg-type]
+
+    async def _stream(
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout_s: float,
+        guarded: bool,
     ) -> AsyncIterator[UpstreamResponse | bytes]:
-        """Yield the response head first (with an empty body), then the body's chunks."""
+        """The response head first (with the body when it is a refusal), then the chunks."""
         session = self._pick(url, guarded)
         try:
             async with session.post(

@@ -24,6 +24,7 @@ from patchbay.protocols.sse import frame
 class StreamEncoder:
     def __init__(self, *, model: str, include_usage: bool = True) -> None:
         self.model = model
+        self.final: dict[str, Any] | None = None  # no whole-answer object in this stream
         self.block = -1
         self.open_kind: str | None = None
         self.tools: dict[int, int] = {}  # tool call index -> block index

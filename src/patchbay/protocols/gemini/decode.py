@@ -7,8 +7,8 @@ from typing import Any
 from patchbay.domain.messages import ImagePart, Message, Part, TextPart, ToolCall, ToolResult
 from patchbay.domain.requests import ChatRequest, ResponseFormat, ToolChoice, ToolDefinition
 from patchbay.protocols.common import dump_arguments
+from patchbay.protocols.common import gemini_call_id as call_id
 from patchbay.protocols.errors import RequestInvalid
-from patchbay.providers.gemini import call_id
 
 
 def _require(cond: bool, message: str, param: str) -> None:

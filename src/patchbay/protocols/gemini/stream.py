@@ -24,8 +24,14 @@ from patchbay.protocols.gemini.encode import FINISH, call_part, usage_json
 
 
 class StreamEncoder:
-    def __init__(self, *, model: str, include_usage: bool = True) -> None:
+    """``framing="sse"`` (``alt=sse``) sends each chunk as an SSE event; ``"json-array"`` (a
+    stream asked for without ``alt=sse``) sends the chunks as the elements of one JSON array."""
+
+    def __init__(self, *, model: str, include_usage: bool = True, framing: str = "sse") -> None:
         self.model = model
+        self.final: dict[str, Any] | None = None  # no whole-answer object in this stream
+        self.array = framing == "json-array"
+        self.sent = 0
         self.id = ""
         self.calls: dict[int, list[str]] = {}
         self.usage = Usage()
@@ -41,7 +47,13 @@ class StreamEncoder:
         }
         if finish:
             body["usageMetadata"] = usage_json(self.usage)
-        return b"data: " + orjson.dumps(body) + b"\r\n\r\n"
+        return self._frame(orjson.dumps(body), last=finish is not None)
+
+    def _frame(self, payload: bytes, last: bool = False) -> bytes:
+        if not self.array:
+            return b"data: " + payload + b"\r\n\r\n"
+        self.sent += 1
+        return (b"[" if self.sent == 1 else b",") + payload + (b"]" if last else b"")
 
     def encode(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):
@@ -69,5 +81,5 @@ class StreamEncoder:
         if isinstance(event, StreamError):
             status = "UNAVAILABLE" if event.status >= 500 else "INVALID_ARGUMENT"
             error = {"error": {"code": event.status, "message": event.message, "status": status}}
-            return b"data: " + orjson.dumps(error) + b"\r\n\r\n"
+            return self._frame(orjson.dumps(error), last=True)
         return b""

@@ -19,7 +19,7 @@ from patchbay.domain.events import (
     UsageReport,
 )
 from patchbay.protocols.openai_chat.encode import FINISH, usage_json
-from patchbay.services.usage_fields import add_cost
+from patchbay.protocols.openai_usage import add_cost
 
 DONE = b"data: [DONE]\n\n"
 
@@ -27,6 +27,7 @@ DONE = b"data: [DONE]\n\n"
 class StreamEncoder:
     def __init__(self, *, model: str, include_usage: bool = True) -> None:
         self.model = model
+        self.final: dict[str, Any] | None = None  # no whole-answer object in this stream
         self.include_usage = include_usage
         self.id = "chatcmpl-pending"
         self.created = int(time.time())

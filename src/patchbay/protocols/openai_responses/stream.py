@@ -4,7 +4,6 @@ and ``response.completed`` (or ``incomplete``) carrying the whole response and i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,7 +27,7 @@ from patchbay.protocols.openai_responses.encode import (
     response_object,
     usage_json,
 )
-from patchbay.services.usage_fields import add_cost
+from patchbay.protocols.openai_usage import add_cost
 
 
 class StreamEncoder:
@@ -38,7 +37,6 @@ class StreamEncoder:
         model: str,
         include_usage: bool = True,
         response_id: str | None = None,
-        on_complete: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.model = model
         self.id = response_id or new_id("resp_")
@@ -48,7 +46,7 @@ class StreamEncoder:
         self.text: list[str] = []
         self.calls: dict[int, int] = {}  # tool index -> output index
         self.usage: UsageReport | None = None
-        self.on_complete = on_complete
+        self.final: dict[str, Any] | None = None  # the completed response, once encoded
 
     def _emit(self, kind: str, data: dict[str, Any]) -> bytes:
         body = {"type": kind, "sequence_number": self.seq, **data}
@@ -196,8 +194,7 @@ class StreamEncoder:
         final = self._snapshot(status, finish)
         if self.usage is not None and final["usage"] is not None:
             add_cost(final["usage"], self.usage.cost_usd, self.usage.cost_points)
-        if self.on_complete is not None:
-            self.on_complete(orjson.loads(orjson.dumps(final)))
+        self.final = final
         kind = "response.incomplete" if status == "incomplete" else "response.completed"
         return out + self._emit(kind, {"response": final})
 

@@ -7,10 +7,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from patchbay.accounts import accounts
+from patchbay.catalog import models as models_admin
+from patchbay.catalog import providers as catalog_admin
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.db.migrate import upgrade
 from patchbay.security.crypto import load_secret_box, write_private_file
-from patchbay.services import accounts, catalog_admin, models_admin
 from patchbay.settings import Settings
 
 log = logging.getLogger("patchbay.bootstrap")

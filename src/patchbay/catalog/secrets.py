@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patchbay.db import models as db
+from patchbay.db import versions
 from patchbay.security.crypto import SecretBox
-from patchbay.services import cluster
 
 
 async def rotate_all(session: AsyncSession, box: SecretBox) -> int:
@@ -20,5 +20,5 @@ async def rotate_all(session: AsyncSession, box: SecretBox) -> int:
         if bot.api_key_encrypted:
             bot.api_key_encrypted = box.rotate(bot.api_key_encrypted)
             count += 1
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
     return count

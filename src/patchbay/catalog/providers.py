@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patchbay.catalog.entries import PROVIDER_KINDS
 from patchbay.db import models as db
+from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
 from patchbay.security.crypto import SecretBox
-from patchbay.services import cluster
 
 
 def provider_json(row: db.Provider) -> dict[str, Any]:
@@ -95,7 +95,7 @@ async def upsert_provider(
         setattr(row, key, value)
     row.source, row.updated_at = source, now
     await session.flush()
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
     return row
 
 
@@ -108,7 +108,7 @@ async def update_provider(
     for key, value in fields.items():
         setattr(row, key, value)
     row.updated_at = datetime.now(UTC)
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
     await session.flush()
     return row
 
@@ -123,7 +123,7 @@ async def get_provider(session: AsyncSession, name: str) -> db.Provider:
 async def delete_provider(session: AsyncSession, name: str) -> None:
     row = await get_provider(session, name)
     await session.delete(row)
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
 
 
 async def list_providers(session: AsyncSession) -> list[db.Provider]:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patchbay.accounting.pricing import Pricing, PricingError
 from patchbay.db import models as db
+from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
-from patchbay.services import cluster
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}$")
 COLUMNS = {
@@ -110,7 +110,7 @@ async def upsert_model(
     if "routes" in data:
         await set_routes(session, model_id, await _routes(session, data["routes"]))
     await session.flush()
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
     return row
 
 
@@ -142,7 +142,7 @@ async def get_model(session: AsyncSession, model_id: str) -> db.Model:
 
 async def delete_model(session: AsyncSession, model_id: str) -> None:
     await session.delete(await get_model(session, model_id))
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
 
 
 async def list_models(session: AsyncSession) -> list[db.Model]:

@@ -5,8 +5,8 @@ loop and the connection's thread, and under load each trip waits behind every re
 the loop: a batch of a few thousand charges took seconds (measured at c=64: 2,493 charges in
 3.5 s), so the queue — and the crash window — grew with the load. Here the whole transaction
 (check, inserts, balance moves, commit) runs in a dedicated thread on its own connection; the
-loop awaits it once. Rows are built in that thread too, with the same converters and statement
-shapes as the SQLAlchemy path (``settlement``), which PostgreSQL keeps using.
+loop awaits it once. The statements are the same plan the SQLAlchemy writer runs
+(``metering.plan``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Dialect
 
-from patchbay.services import settlement
-from patchbay.services.settlement import Charge
+from patchbay.db import ledger_sql
+from patchbay.db.sqlite import apply_pragmas
+from patchbay.metering.plan import Charge, charge_plan, written_sql
+from patchbay.metering.writers import CHECK_CHUNK
 
-BUSY_TIMEOUT_MS = 10_000
 
-
-class SQLiteSettlement:
+class SQLiteWriter:
     def __init__(self, path: str, dialect: Dialect) -> None:
         self.path = path
         self.dialect = dialect
@@ -33,34 +33,18 @@ class SQLiteSettlement:
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA foreign_keys=ON")
+            apply_pragmas(connection)
             self._connection = connection
         return self._connection
 
     def _written(self, connection: sqlite3.Connection, charges: list[Charge]) -> set[str]:
         found: set[str] = set()
         ids = [c.query_id for c in charges]
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ", ".join(["?"] * len(part))
-            rows = connection.execute(
-                f"SELECT query_id FROM usage_entries WHERE query_id IN ({marks})", part
-            )
+        for start in range(0, len(ids), CHECK_CHUNK):
+            part = ids[start : start + CHECK_CHUNK]
+            rows = connection.execute(written_sql(self.dialect, len(part)), part)
             found.update(row[0] for row in rows)
         return found
-
-    def _insert(
-        self,
-        connection: sqlite3.Connection,
-        table: str,
-        columns: tuple[str, ...],
-        rows: list[tuple[object, ...]],
-    ) -> None:
-        for sql, params in settlement.sqlite_inserts(self.dialect, table, columns, rows):
-            connection.execute(sql, params)
 
     def _write(self, charges: list[Charge], check_written: bool) -> int:
         connection = self._connect()
@@ -70,28 +54,7 @@ class SQLiteSettlement:
                 done = self._written(connection, charges)
                 charges = [c for c in charges if c.query_id not in done]
             if charges:
-                as_json, now = settlement.converters(self.dialect)
-                self._insert(
-                    connection,
-                    settlement.USAGE.name,
-                    settlement.USAGE_COLUMNS,
-                    settlement.usage_rows(charges, as_json),
-                )
-                self._insert(
-                    connection,
-                    settlement.LEDGER.name,
-                    settlement.LEDGER_COLUMNS,
-                    settlement.ledger_rows(charges, now),
-                )
-                per_account, per_key = settlement.totals(charges)
-                connection.executemany(
-                    "UPDATE accounts SET point_balance = point_balance - ? WHERE id = ?",
-                    [(points, account) for account, points in per_account.items()],
-                )
-                connection.executemany(
-                    "UPDATE api_keys SET spent_points = spent_points + ? WHERE id = ?",
-                    [(points, key) for key, points in per_key.items()],
-                )
+                ledger_sql.execute_sqlite(connection, charge_plan(self.dialect, charges))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -100,7 +63,6 @@ class SQLiteSettlement:
         return len(charges)
 
     async def write(self, charges: list[Charge], *, check_written: bool) -> int:
-        """Write the charges (those not stored yet, when checking); returns how many."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._write, charges, check_written)
 

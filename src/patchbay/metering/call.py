@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from patchbay.accounts.keystore import Principal
 from patchbay.catalog.entries import ModelEntry, RouteEntry
 from patchbay.domain.usage import Usage
-from patchbay.services.keystore import Principal
 
 
 @dataclass(slots=True)

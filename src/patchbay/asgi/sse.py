@@ -25,12 +25,12 @@ class SSEResponse:
         self,
         body: AsyncGenerator[bytes, None],
         headers: dict[str, str] | None = None,
-        media_type: str | None = None,
+        media_type: bytes | None = None,
     ) -> None:
         self.body = body
         self.headers = list(SSE_HEADERS)
         if media_type:
-            self.headers[0] = (b"content-type", media_type.encode())
+            self.headers[0] = (b"content-type", media_type)
         for name, value in (headers or {}).items():
             self.headers.append((name.lower().encode(), value.encode()))
 

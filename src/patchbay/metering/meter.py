@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from patchbay.services.calls import Call
+from patchbay.metering.call import Call
 
 
 class Meter(Protocol):

@@ -14,19 +14,20 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from patchbay.accounts import usage_history
+from patchbay.accounts.keystore import KeyStore
 from patchbay.catalog.listing import ListingCache
 from patchbay.catalog.loader import Catalog, load_catalog
+from patchbay.db import versions
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.limits.base import Limiter
 from patchbay.limits.factory import build_limiter, redis_client
-from patchbay.limits.memory import MemoryLimiter
+from patchbay.metering.ledger_meter import LedgerMeter
+from patchbay.metering.sqlite_writer import SQLiteWriter
+from patchbay.metering.writers import SQLAlchemyWriter, Writer
+from patchbay.proxy.conversations import Conversations
+from patchbay.proxy.pipeline import Pipeline
 from patchbay.security.crypto import SecretBox, load_secret_box
-from patchbay.services import cluster, usage_history
-from patchbay.services.calls import Call
-from patchbay.services.keystore import KeyStore
-from patchbay.services.metering import LedgerMeter
-from patchbay.services.proxy import Proxy
-from patchbay.services.sqlite_writer import SQLiteSettlement
 from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
 
@@ -43,46 +44,52 @@ class Gateway:
     keys: KeyStore
     client: UpstreamClient
     meter: LedgerMeter
-    proxy: Proxy
-    limiter: Limiter = field(default_factory=MemoryLimiter)
+    limiter: Limiter
+    pipeline: Pipeline
+    conversations: Conversations
     redis: aioredis.Redis | None = None
-    catalog: Catalog = field(default_factory=Catalog)
     listings: ListingCache = field(default_factory=ListingCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _pending: set[asyncio.Task[None]] = field(default_factory=set)
-    watcher: cluster.VersionWatcher | None = None
+    watcher: versions.VersionWatcher | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog in memory now (replaced whole on every reload)."""
+        return self.pipeline.catalog
 
     @classmethod
     async def start(cls, settings: Settings) -> Gateway:
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
         client = UpstreamClient(allow_private=settings.allow_private_upstreams)
-        writer = None
+        writer: Writer = SQLAlchemyWriter(sessions)
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            writer = SQLiteSettlement(str(engine.url.database), engine.dialect)
+            writer = SQLiteWriter(str(engine.url.database), engine.dialect)
         meter = LedgerMeter(sessions, settings.points_per_usd, writer=writer)
+        box = load_secret_box(settings.secret_key, settings.data_dir)
+        redis = redis_client(settings.redis_url) if settings.redis_url else None
+        limiter = build_limiter(settings, redis, box.fingerprint)
         gateway = cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
-            box=load_secret_box(settings.secret_key, settings.data_dir),
+            box=box,
             keys=KeyStore(sessions),
             client=client,
             meter=meter,
-            proxy=Proxy(client, meter),
+            limiter=limiter,
+            pipeline=Pipeline(client, meter, limiter),
+            conversations=Conversations(sessions),
+            redis=redis,
         )
-        if settings.redis_url:
-            gateway.redis = redis_client(settings.redis_url)
-        gateway.limiter = build_limiter(settings, gateway.redis, gateway.box.fingerprint)
-        meter.on_settled = gateway._correct_tokens
         await gateway.reload_catalog()
         await meter.start()
-        gateway.watcher = cluster.VersionWatcher(
+        gateway.watcher = versions.VersionWatcher(
             sessions,
             {
-                cluster.KEYS: gateway.reload_keys,
-                cluster.CATALOG: gateway.reload_catalog,
-                cluster.BALANCES: meter.reload,
+                versions.KEYS: gateway.reload_keys,
+                versions.CATALOG: gateway.reload_catalog,
+                versions.BALANCES: meter.reload,
             },
         )
         await gateway.watcher.prime()
@@ -95,7 +102,7 @@ class Gateway:
 
     async def reload_catalog(self) -> None:
         async with self.sessions() as session:
-            self.catalog = await load_catalog(session, self.box)
+            self.pipeline.catalog = await load_catalog(session, self.box)
 
     async def reload_keys(self) -> None:
         self.keys.invalidate()
@@ -103,19 +110,6 @@ class Gateway:
     @property
     def channel(self) -> str:
         return f"patchbay:{self.box.fingerprint}:cluster"
-
-    def _correct_tokens(self, call: Call) -> None:
-        """Replace a call's token estimate in its tpm window by what it really used."""
-        if call.principal.tpm is None or call.token_estimate is None:
-            return
-        used = call.usage.total_tokens if call.usage else call.prompt_estimate
-        delta = used - call.token_estimate
-        if delta:
-            task = asyncio.create_task(
-                self.limiter.adjust_tokens(str(call.principal.key_id), delta=delta)
-            )
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
 
     async def announce(self) -> None:
         """Tell the other workers and instances to refresh now (the poll is the safety net)."""

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patchbay.accounting.pricing import Pricing, PricingError
 from patchbay.db import models as db
+from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
 from patchbay.security.crypto import SecretBox
-from patchbay.services import cluster
 from patchbay.upstream.guard import check_url
 
 HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{2,63}$")
@@ -158,7 +158,7 @@ async def _apply_settings(
         )
     if "base_url" in checked:
         if allow_private:
-            from patchbay.services.catalog_admin import check_base_url
+            from patchbay.catalog.providers import check_base_url
 
             check_base_url(base_url, "openai")
         else:
@@ -202,7 +202,7 @@ async def create_bot(
     await _apply_settings(bot, dict(data.get("api_bot_settings") or {}), box, allow_private)
     session.add(bot)
     await session.flush()
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
     return bot
 
 
@@ -239,10 +239,10 @@ async def update_bot(
         await _apply_settings(bot, dict(data["api_bot_settings"]), box, allow_private)
     bot.updated_at = datetime.now(UTC)
     await session.flush()
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)
     return bot
 
 
 async def delete_bot(session: AsyncSession, account_id: int, handle: str) -> None:
     await session.delete(await get_bot(session, account_id, handle))
-    await cluster.bump(session, cluster.CATALOG)
+    await versions.bump(session, versions.CATALOG)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
+from patchbay.accounts.keystore import Principal
 from patchbay.catalog.entries import ModelEntry
 from patchbay.errors import ModelNotFound, PermissionDenied
-from patchbay.services.keystore import Principal
 
 
 def visible(principal: Principal | None, model: ModelEntry) -> bool:

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patchbay.accounts.ledger import post_entry
 from patchbay.db import models as db
+from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
 from patchbay.security.api_keys import generate_key, hash_key, key_hint
-from patchbay.services import cluster
-from patchbay.services.ledger import post_entry
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ async def create_account(
         raise Conflict(f"an account named '{name}' already exists", param="name") from None
     if points:
         await post_entry(session, account.id, points, kind="topup", note="initial points")
-        await cluster.bump(session, cluster.BALANCES)
+        await versions.bump(session, versions.BALANCES)
         await session.refresh(account)
     return account
 
@@ -101,7 +101,7 @@ async def credit(
         raise InvalidRequest("points must not be zero", param="points")
     kind = "topup" if points > 0 else "adjustment"
     await post_entry(session, account.id, points, kind=kind, note=note)
-    await cluster.bump(session, cluster.BALANCES)
+    await versions.bump(session, versions.BALANCES)
     await session.flush()
     await session.refresh(account)
     return account
@@ -138,7 +138,7 @@ async def create_key(
     )
     session.add(record)
     await session.flush()
-    await cluster.bump(session, cluster.KEYS)
+    await versions.bump(session, versions.KEYS)
     return NewKey(record, secret)
 
 
@@ -155,7 +155,7 @@ async def revoke_key(session: AsyncSession, key_id: int) -> db.ApiKey:
         raise NotFound(f"API key {key_id} not found")
     key.revoked = True
     key.updated_at = datetime.now(UTC)
-    await cluster.bump(session, cluster.KEYS)
+    await versions.bump(session, versions.KEYS)
     await session.flush()
     return key
 

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from patchbay.accounting.pricing import Pricing, cost, hold_cost, points
 from patchbay.domain.usage import Usage
 from patchbay.errors import InsufficientQuota
-from patchbay.services.balances import BalanceBook
-from patchbay.services.calls import Call
-from patchbay.services.settlement import Charge, read_figures, write_batch
-from patchbay.services.sqlite_writer import SQLiteSettlement
+from patchbay.metering.book import BalanceBook
+from patchbay.metering.call import Call
+from patchbay.metering.plan import Charge, read_figures
+from patchbay.metering.writers import SQLAlchemyWriter, Writer
 
 log = logging.getLogger("patchbay.metering")
 DEFAULT_OUTPUT_ALLOWANCE = 4096
@@ -45,16 +44,15 @@ class LedgerMeter:
         sessions: async_sessionmaker[AsyncSession],
         points_per_usd: int,
         flush_interval_s: float = 0.1,
-        writer: SQLiteSettlement | None = None,
+        writer: Writer | None = None,
     ) -> None:
         self.sessions = sessions
-        self.writer = writer  # SQLite: whole batches in the writer's thread
+        self.writer = writer or SQLAlchemyWriter(sessions)
         self.points_per_usd = points_per_usd
         self.flush_interval_s = flush_interval_s
         self.book = BalanceBook()
         self.queue: list[Charge] = []
         self.lock = asyncio.Lock()
-        self.on_settled: Callable[[Call], None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._unsure: set[str] = set()  # charges of failed writes: check whether they landed
         self._stopping = asyncio.Event()
@@ -106,8 +104,6 @@ class LedgerMeter:
         call.cost_points = charged
         p = call.principal
         self.book.settle(p.account_id, p.key_id, call.hold_points, charged)
-        if self.on_settled is not None:
-            self.on_settled(call)
         if breakdown is None:
             return
         self.queue.append(
@@ -145,12 +141,8 @@ class LedgerMeter:
                     self.book.written(c.account_id, c.key_id, c.cost_points)
 
     async def write(self, batch: list[Charge], *, check_written: bool) -> None:
-        """One batch in one transaction: by the SQLite writer's thread, or through SQLAlchemy."""
-        if self.writer is not None:
-            await self.writer.write(batch, check_written=check_written)
-            return
-        async with self.sessions() as session, session.begin():
-            await write_batch(session, batch, check_written=check_written)
+        """One batch in one transaction, by the writer."""
+        await self.writer.write(batch, check_written=check_written)
 
     async def reload(self) -> None:
         """Refresh stored balances and spends (after a top-up, or another instance's charges)."""
@@ -187,5 +179,4 @@ class LedgerMeter:
                 await self._task
         while self.queue:
             await self.flush()
-        if self.writer is not None:
-            await self.writer.aclose()
+        await self.writer.aclose()

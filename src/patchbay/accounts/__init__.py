@@ -1,0 +1,1 @@
+"""Accounts, their API keys, the ledger and the usage history."""

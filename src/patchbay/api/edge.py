@@ -1,0 +1,46 @@
+"""What every model-call edge does around its protocol: authenticate, read the body, let the
+protocol decode it into an ``Inbound``, hand it to the pipeline, and render any error in the
+protocol's envelope. Adding a protocol is one ``Reader`` and one line in ``app.serving_app``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from patchbay.accounts.keystore import Principal
+from patchbay.api.exchange import Exchange
+from patchbay.api.http import error_response
+from patchbay.asgi.replies import Reply
+from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.protocols.envelopes import Protocol
+from patchbay.protocols.errors import RequestInvalid
+from patchbay.proxy.inbound import Inbound
+
+# a protocol's reader: its body → an Inbound (awaitable when it needs I/O, as Responses does)
+Reader = Callable[[Exchange, dict[str, Any], Principal], Inbound | Awaitable[Inbound]]
+
+
+async def handle(exchange: Exchange, read: Reader, envelope: Protocol) -> Reply:
+    gateway = exchange.gateway
+    try:
+        principal = await gateway.keys.authenticate(exchange.api_key())
+        body = await exchange.json_object(gateway.settings.max_body_bytes)
+        try:
+            inbound = read(exchange, body, principal)
+            if not isinstance(inbound, Inbound):
+                inbound = await inbound
+            return await gateway.pipeline.serve(principal, inbound)
+        except RequestInvalid as exc:
+            raise InvalidRequest(exc.message, param=exc.param) from None
+    except GatewayError as exc:
+        return error_response(exc, envelope)
+
+
+def require(condition: bool, message: str, param: str) -> None:
+    """The few checks an edge makes before routing (the official APIs make them too)."""
+    if not condition:
+        raise RequestInvalid(message, param)
+
+
+def positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -1,0 +1,1 @@
+"""Low-level ASGI replies: whole JSON answers and server-sent event streams."""

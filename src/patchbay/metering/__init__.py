@@ -1,0 +1,1 @@
+"""Metering: admission from an in-memory book, charges settled once and written behind."""

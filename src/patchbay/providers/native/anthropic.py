@@ -1,0 +1,118 @@
+"""Anthropic Messages clients on ``anthropic`` upstreams: the body forwarded as it came with
+the model rewritten, and the client's ``anthropic-version`` / ``anthropic-beta`` headers passed
+on (Claude Code's betas change what the API accepts). Streamed, usage is read from
+``message_start`` and ``message_delta``; text deltas are parsed only to count them. The
+protocol has no slot for a cost, so nothing is re-encoded."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.usage import Usage
+from patchbay.errors import GatewayError
+from patchbay.providers.anthropic import usage_of
+from patchbay.providers.base import HTTPAdapter, Outbound, Tally
+from patchbay.providers.native.relay import SSERelay, event_data, renames
+
+FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+DELTA_FIELDS = ("text", "partial_json", "thinking")
+
+
+class AnthropicRelay(SSERelay):
+    def __init__(self, tally: Tally, model: str, upstream_model: str) -> None:
+        super().__init__()
+        self.tally = tally
+        self.renames = renames(upstream_model, model)
+        self.usage: dict[str, Any] = {}
+
+    def event(self, event: bytes) -> bytes:
+        payload = event_data(event)
+        if payload is None:
+            return event + b"\n\n"
+        head = payload[:48]
+        if b'"content_block_delta"' in head:
+            self._count(payload)
+        elif b'"message_start"' in head:
+            self._usage(payload, "message")
+            for old, new in self.renames:
+                event = event.replace(old, new)
+        elif b'"message_delta"' in head:
+            self._usage(payload, None)
+            self.tally.report(usage_of(self.usage))
+        return event + b"\n\n"
+
+    def _count(self, payload: bytes) -> None:
+        try:
+            delta = orjson.loads(payload).get("delta") or {}
+        except (orjson.JSONDecodeError, AttributeError):
+            return
+        for name in DELTA_FIELDS:
+            text = delta.get(name)
+            if isinstance(text, str) and text:
+                self.tally.count(text)
+
+    def _usage(self, payload: bytes, inside: str | None) -> None:
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        holder = (data.get(inside) or {}) if inside else data
+        usage = holder.get("usage") if isinstance(holder, dict) else None
+        if isinstance(usage, dict):
+            self.usage.update({k: v for k, v in usage.items() if v is not None})
+
+    def fail(self, error: GatewayError) -> bytes:
+        kind = "overloaded_error" if error.status in (429, 503, 529) else "api_error"
+        body = {"type": "error", "error": {"type": kind, "message": error.message}}
+        return b"event: error\ndata: " + orjson.dumps(body) + b"\n\n"
+
+
+class AnthropicNative:
+    protocol = "anthropic"
+
+    def __init__(self, adapter: HTTPAdapter) -> None:
+        self.adapter = adapter
+
+    def outbound(
+        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+    ) -> Outbound:
+        payload = dict(body)
+        payload["model"] = route.upstream_model
+        adapter = self.adapter
+        return Outbound(
+            adapter.url(route, stream), orjson.dumps(payload), adapter.headers(route, headers)
+        )
+
+    def usage(self, answer: dict[str, Any]) -> Usage | None:
+        usage = answer.get("usage")
+        return usage_of(usage) if isinstance(usage, dict) else None
+
+    def text(self, answer: dict[str, Any]) -> str:
+        text = ""
+        for block in answer.get("content") or ():
+            for name in ("text", "thinking"):
+                text += str(block.get(name) or "")
+            if block.get("type") == "tool_use":
+                text += orjson.dumps(block.get("input") or {}).decode()
+        return text
+
+    def finish(
+        self,
+        answer: dict[str, Any],
+        raw: bytes,
+        model: str,
+        cost: tuple[Decimal | None, int | None],
+    ) -> bytes:
+        if answer.get("model") == model:
+            return raw
+        answer["model"] = model
+        return orjson.dumps(answer)
+
+    def relay(
+        self, tally: Tally, *, body: dict[str, Any], model: str, upstream_model: str, framing: str
+    ) -> AnthropicRelay:
+        return AnthropicRelay(tally, model, upstream_model)

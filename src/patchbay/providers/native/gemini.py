@@ -1,0 +1,120 @@
+"""Gemini clients on ``gemini`` upstreams: the body forwarded as it came (the model is in the
+URL, rewritten there). Streams are always asked for as SSE; a client that asked for the
+JSON-array stream gets the same chunks framed as one array, their bytes untouched. Usage is
+read from each chunk's ``usageMetadata`` (the last one counts) and settled at the chunk that
+carries the finish reason. The protocol has no slot for a cost."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.usage import Usage
+from patchbay.errors import GatewayError
+from patchbay.providers.base import HTTPAdapter, Outbound, Tally
+from patchbay.providers.gemini import usage_of
+from patchbay.providers.native.relay import SSERelay, event_data
+
+STATUS = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 504: "DEADLINE_EXCEEDED"}
+
+
+def chunk_text(chunk: dict[str, Any]) -> str:
+    text = ""
+    for candidate in chunk.get("candidates") or ():
+        for part in (candidate.get("content") or {}).get("parts") or ():
+            if "text" in part:
+                text += str(part.get("text") or "")
+            elif "functionCall" in part:
+                text += orjson.dumps((part["functionCall"] or {}).get("args") or {}).decode()
+    return text
+
+
+class GeminiRelay(SSERelay):
+    def __init__(self, tally: Tally, array: bool) -> None:
+        super().__init__()
+        self.tally = tally
+        self.array = array
+        self.sent = 0
+        self.usage: dict[str, Any] | None = None
+        self.reported = False
+
+    def event(self, event: bytes) -> bytes:
+        payload = event_data(event)
+        if payload is None:
+            return b"" if self.array else event + b"\n\n"
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            chunk = None
+        if isinstance(chunk, dict):
+            self._observe(chunk)
+        return self._frame(payload) if self.array else event + b"\n\n"
+
+    def _observe(self, chunk: dict[str, Any]) -> None:
+        text = chunk_text(chunk)
+        if text:
+            self.tally.count(text)
+        if isinstance(chunk.get("usageMetadata"), dict):
+            self.usage = chunk["usageMetadata"]
+        finished = any(c.get("finishReason") for c in chunk.get("candidates") or ())
+        if finished and self.usage is not None and not self.reported:
+            self.reported = True
+            self.tally.report(usage_of(self.usage))
+
+    def _frame(self, payload: bytes) -> bytes:
+        self.sent += 1
+        return (b"[" if self.sent == 1 else b",") + payload
+
+    def end(self) -> bytes:
+        if self.usage is not None and not self.reported:
+            self.reported = True
+            self.tally.report(usage_of(self.usage))
+        if not self.array:
+            return b""
+        return b"]" if self.sent else b"[]"
+
+    def fail(self, error: GatewayError) -> bytes:
+        status = STATUS.get(error.status, "UNAVAILABLE")
+        body = orjson.dumps(
+            {"error": {"code": error.status, "message": error.message, "status": status}}
+        )
+        if self.array:
+            return self._frame(body) + b"]"
+        return b"data: " + body + b"\n\n"
+
+
+class GeminiNative:
+    protocol = "gemini"
+
+    def __init__(self, adapter: HTTPAdapter) -> None:
+        self.adapter = adapter
+
+    def outbound(
+        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+    ) -> Outbound:
+        adapter = self.adapter
+        return Outbound(adapter.url(route, stream), orjson.dumps(body), adapter.headers(route))
+
+    def usage(self, answer: dict[str, Any]) -> Usage | None:
+        usage = answer.get("usageMetadata")
+        return usage_of(usage) if isinstance(usage, dict) else None
+
+    def text(self, answer: dict[str, Any]) -> str:
+        return chunk_text(answer)
+
+    def finish(
+        self,
+        answer: dict[str, Any],
+        raw: bytes,
+        model: str,
+        cost: tuple[Decimal | None, int | None],
+    ) -> bytes:
+        return raw
+
+    def relay(
+        self, tally: Tally, *, body: dict[str, Any], model: str, upstream_model: str, framing: str
+    ) -> GeminiRelay:
+        return GeminiRelay(tally, array=framing == "json-array")

@@ -1,0 +1,155 @@
+"""Chat Completions clients on ``openai`` upstreams: the body forwarded as it came, with the
+model rewritten and ``stream_options.include_usage`` switched on so the call can be metered.
+A stream event is parsed only to count its text or read its usage; the usage chunk alone is
+re-encoded, with the cost added (and dropped again if the client had not asked for usage)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.usage import Usage
+from patchbay.errors import GatewayError
+from patchbay.protocols.openai_usage import add_cost, usage_from_openai_chat
+from patchbay.providers.base import HTTPAdapter, Outbound, Tally
+from patchbay.providers.native.relay import SSERelay, renames
+
+DONE = b"data: [DONE]\n\n"
+
+
+class ChatRelay(SSERelay):
+    def __init__(self, tally: Tally, model: str, upstream_model: str, include_usage: bool):
+        super().__init__()
+        self.tally = tally
+        self.model = model
+        self.include_usage = include_usage
+        self.renames = renames(upstream_model, model)
+        self.pending: Usage | None = None
+
+    def event(self, event: bytes) -> bytes:
+        if not event.startswith(b"data:"):
+            return event + b"\n\n"
+        payload = event[5:].strip()
+        if payload == b"[DONE]":
+            return DONE
+        for old, new in self.renames:
+            event = event.replace(old, new)
+        if b'"usage"' not in payload or b'"usage":null' in payload or b'"usage": null' in payload:
+            self._observe(payload)
+            return event + b"\n\n"
+        return self._usage_event(payload)
+
+    def _observe(self, payload: bytes) -> None:
+        """Count the answer's tokens as they pass, so a cut stream is charged for them."""
+        if b'"content"' not in payload and b'"arguments"' not in payload:
+            return
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(data, dict):
+            self._count(data)
+
+    def _count(self, data: dict[str, Any]) -> None:
+        for choice in data.get("choices") or ():
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or delta.get("reasoning_content") or ""
+            for call in delta.get("tool_calls") or ():
+                text += (call.get("function") or {}).get("arguments") or ""
+            if text:
+                self.tally.count(text)
+
+    def _usage_event(self, payload: bytes) -> bytes:
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return b"data: " + payload + b"\n\n"
+        if not isinstance(data, dict):
+            return b"data: " + payload + b"\n\n"
+        self._count(data)  # a chunk with usage may carry text too
+        usage = usage_from_openai_chat(data.get("usage"))
+        if usage is None:
+            return b"data: " + payload + b"\n\n"
+        choices = data.get("choices") or ()
+        if choices and not any(c.get("finish_reason") for c in choices):
+            # some servers report running usage on every chunk: the last one counts
+            self.pending = usage
+            return b"data: " + payload + b"\n\n"
+        self.pending = None
+        cost_usd, cost_points = self.tally.report(usage)
+        data["model"] = self.model
+        if not self.include_usage:
+            if not choices:
+                return b""
+            data.pop("usage", None)
+        else:
+            add_cost(data["usage"], cost_usd, cost_points)
+        return b"data: " + orjson.dumps(data) + b"\n\n"
+
+    def end(self) -> bytes:
+        if self.pending is not None:
+            self.tally.report(self.pending)
+            self.pending = None
+        return b""
+
+    def fail(self, error: GatewayError) -> bytes:
+        body = {"error": {"type": error.kind, "message": error.message, "code": error.code}}
+        return b"data: " + orjson.dumps(body) + b"\n\n" + DONE
+
+
+class ChatNative:
+    protocol = "openai_chat"
+
+    def __init__(self, adapter: HTTPAdapter) -> None:
+        self.adapter = adapter
+
+    def outbound(
+        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+    ) -> Outbound:
+        payload = dict(body)
+        payload["model"] = route.upstream_model
+        if stream:
+            options = payload.get("stream_options")
+            payload["stream_options"] = {
+                **(options if isinstance(options, dict) else {}),
+                "include_usage": True,
+            }
+        adapter = self.adapter
+        return Outbound(
+            adapter.url(route, stream), orjson.dumps(payload), adapter.headers(route, headers)
+        )
+
+    def usage(self, answer: dict[str, Any]) -> Usage | None:
+        return usage_from_openai_chat(answer.get("usage"))
+
+    def text(self, answer: dict[str, Any]) -> str:
+        text = ""
+        for choice in answer.get("choices") or ():
+            message = choice.get("message") or {}
+            text += str(message.get("content") or "") + str(message.get("reasoning_content") or "")
+            for call in message.get("tool_calls") or ():
+                text += str((call.get("function") or {}).get("arguments") or "")
+        return text
+
+    def finish(
+        self,
+        answer: dict[str, Any],
+        raw: bytes,
+        model: str,
+        cost: tuple[Decimal | None, int | None],
+    ) -> bytes:
+        answer["model"] = model
+        usage = answer.get("usage")
+        if isinstance(usage, dict):
+            add_cost(usage, *cost)
+        return orjson.dumps(answer)
+
+    def relay(
+        self, tally: Tally, *, body: dict[str, Any], model: str, upstream_model: str, framing: str
+    ) -> ChatRelay:
+        options = body.get("stream_options")
+        include = isinstance(options, dict) and options.get("include_usage") is True
+        return ChatRelay(tally, model, upstream_model, include)

@@ -1,0 +1,145 @@
+"""Responses clients on ``openai-responses`` upstreams: the body forwarded as it came (the
+gateway has already replaced a ``previous_response_id`` it keeps by the stored items), with the
+model rewritten. Streamed, only delta events are parsed (to count their text) and the final
+``response.completed`` / ``response.incomplete`` event is re-encoded with the cost added."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.usage import Usage
+from patchbay.errors import GatewayError
+from patchbay.protocols.openai_usage import add_cost
+from patchbay.providers.base import HTTPAdapter, Outbound, Tally
+from patchbay.providers.native.relay import SSERelay, event_data, renames
+from patchbay.providers.openai_responses import usage_of
+
+FINAL = (b'"response.completed"', b'"response.incomplete"')
+
+
+def answer_text(response: dict[str, Any]) -> str:
+    text = ""
+    for item in response.get("output") or ():
+        if item.get("type") == "message":
+            for part in item.get("content") or ():
+                text += str(part.get("text") or "")
+        elif item.get("type") == "function_call":
+            text += str(item.get("arguments") or "")
+        elif item.get("type") == "reasoning":
+            text += "".join(str(s.get("text") or "") for s in item.get("summary") or ())
+    return text
+
+
+class ResponsesRelay(SSERelay):
+    def __init__(self, tally: Tally, model: str, upstream_model: str) -> None:
+        super().__init__()
+        self.tally = tally
+        self.model = model
+        self.renames = renames(upstream_model, model)
+        self.events = 0
+        self.response_id = ""
+
+    def event(self, event: bytes) -> bytes:
+        self.events += 1
+        payload = event_data(event)
+        if payload is None:
+            return event + b"\n\n"
+        newline = event.find(b"\n")
+        head = event[:newline] if event.startswith(b"event:") and newline > 0 else payload[:120]
+        if any(marker in head for marker in FINAL):
+            return self._final(event, payload)
+        if b'.delta"' in head:
+            self._count(payload)
+        elif b'"response.created"' in head:
+            self._remember_id(payload)
+        for old, new in self.renames:
+            event = event.replace(old, new)
+        return event + b"\n\n"
+
+    def _count(self, payload: bytes) -> None:
+        try:
+            delta = orjson.loads(payload).get("delta")
+        except (orjson.JSONDecodeError, AttributeError):
+            return
+        if isinstance(delta, str) and delta:
+            self.tally.count(delta)
+
+    def _remember_id(self, payload: bytes) -> None:
+        try:
+            self.response_id = str((orjson.loads(payload).get("response") or {}).get("id") or "")
+        except (orjson.JSONDecodeError, AttributeError):
+            return
+
+    def _final(self, event: bytes, payload: bytes) -> bytes:
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return event + b"\n\n"
+        response = data.get("response") if isinstance(data, dict) else None
+        if not isinstance(response, dict):
+            return event + b"\n\n"
+        usage = response.get("usage")
+        if isinstance(usage, dict):
+            add_cost(usage, *self.tally.report(usage_of(usage)))
+        response["model"] = self.model
+        self.final = response
+        head = b"event: " + str(data.get("type", "")).encode() + b"\n"
+        return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+    def fail(self, error: GatewayError) -> bytes:
+        response = {
+            "id": self.response_id,
+            "object": "response",
+            "status": "failed",
+            "model": self.model,
+            "output": [],
+            "error": {"code": "server_error", "message": error.message},
+        }
+        body = {"type": "response.failed", "sequence_number": self.events, "response": response}
+        return b"event: response.failed\ndata: " + orjson.dumps(body) + b"\n\n"
+
+
+class ResponsesNative:
+    protocol = "openai_responses"
+
+    def __init__(self, adapter: HTTPAdapter) -> None:
+        self.adapter = adapter
+
+    def outbound(
+        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+    ) -> Outbound:
+        payload = dict(body)
+        payload["model"] = route.upstream_model
+        adapter = self.adapter
+        return Outbound(
+            adapter.url(route, stream), orjson.dumps(payload), adapter.headers(route, headers)
+        )
+
+    def usage(self, answer: dict[str, Any]) -> Usage | None:
+        usage = answer.get("usage")
+        return usage_of(usage) if isinstance(usage, dict) else None
+
+    def text(self, answer: dict[str, Any]) -> str:
+        return answer_text(answer)
+
+    def finish(
+        self,
+        answer: dict[str, Any],
+        raw: bytes,
+        model: str,
+        cost: tuple[Decimal | None, int | None],
+    ) -> bytes:
+        answer["model"] = model
+        usage = answer.get("usage")
+        if isinstance(usage, dict):
+            add_cost(usage, *cost)
+        return orjson.dumps(answer)
+
+    def relay(
+        self, tally: Tally, *, body: dict[str, Any], model: str, upstream_model: str, framing: str
+    ) -> ResponsesRelay:
+        return ResponsesRelay(tally, model, upstream_model)

@@ -1,0 +1,1 @@
+"""The request pipeline: authorize, limit, admit, route with failover, call, settle."""

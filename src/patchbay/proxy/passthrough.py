@@ -1,0 +1,137 @@
+"""Same-protocol calls: the client's body forwarded as it came, the answer relayed as it comes.
+
+The kind's ``NativeWire`` rewrites only the model (and adds what metering needs), reads the
+usage of a whole answer or of a stream as it passes, and puts the cost back where the protocol
+has a slot. An upstream refusal that is about the request (a 4xx other than auth, timeout or
+rate limit) reaches the client as the upstream sent it — status, error type and message, the
+gateway's own key scrubbed — because clients adapt their requests to the exact error they get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from decimal import Decimal
+
+from patchbay.accounting.tokens import count_text
+from patchbay.asgi.replies import BytesReply, JSONReply, Reply
+from patchbay.asgi.sse import SSEResponse
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.usage import Usage
+from patchbay.errors import GatewayError
+from patchbay.metering.call import Call
+from patchbay.providers.base import (
+    NativeWire,
+    Relay,
+    Transport,
+    parse_json_object,
+    refusal,
+    relayed_as_sent,
+    scrub,
+)
+from patchbay.proxy.inbound import Inbound, Keep
+
+Settle = Callable[[Call], None]
+
+
+class CallTally:
+    """A relay's view of the call: counts streamed text, settles when the usage arrives."""
+
+    __slots__ = ("call", "settle")
+
+    def __init__(self, call: Call, settle: Settle) -> None:
+        self.call = call
+        self.settle = settle
+
+    def count(self, text: str) -> None:
+        self.call.streamed_tokens += count_text(text)
+
+    def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
+        call = self.call
+        call.usage = usage
+        self.settle(call)
+        return call.cost_usd, call.cost_points
+
+
+def _refused(route: RouteEntry, status: int, body: bytes, content_type: str) -> Reply:
+    """The upstream's refusal as sent, or raise the gateway's error to fail over."""
+    error = refusal(route, status, body[:2000].decode("utf-8", "replace"))
+    if not relayed_as_sent(error):
+        raise error
+    kind = content_type.encode() if content_type else b"application/json"
+    return BytesReply(scrub(route, body.decode("utf-8", "replace")).encode(), status, None, kind)
+
+
+async def forward(
+    transport: Transport,
+    settle: Settle,
+    call: Call,
+    route: RouteEntry,
+    native: NativeWire,
+    inbound: Inbound,
+) -> Reply:
+    out = native.outbound(route, inbound.body, stream=call.stream, headers=inbound.forward_headers)
+    provider = route.provider
+    if not call.stream:
+        response = await transport.post(
+            provider.name, out.url, out.body, out.headers, provider.timeout_s,
+            guarded=provider.user_owned,
+        )  # fmt: skip
+        if response.status >= 400:
+            return _refused(route, response.status, response.body, response.content_type)
+        answer = parse_json_object(provider.name, response.body)
+        usage = native.usage(answer)
+        if usage is None:  # counted by the gateway, and marked so
+            produced = count_text(native.text(answer))
+            usage = Usage(input_tokens=call.prompt_estimate, output_tokens=produced, estimated=True)
+        call.usage = usage
+        settle(call)
+        body = native.finish(
+            answer, response.body, call.model.id, (call.cost_usd, call.cost_points)
+        )
+        if inbound.keep is not None:
+            await inbound.keep(answer)
+        return JSONReply(body)
+    upstream = await transport.open_stream(
+        provider.name, out.url, out.body, out.headers, provider.timeout_s,
+        guarded=provider.user_owned,
+    )  # fmt: skip
+    if upstream.status >= 400:
+        return _refused(route, upstream.status, upstream.body, upstream.content_type)
+    relay = native.relay(
+        CallTally(call, settle),
+        body=inbound.body,
+        model=call.model.id,
+        upstream_model=route.upstream_model,
+        framing=inbound.framing,
+    )
+    return SSEResponse(
+        _relay(call, upstream.chunks, relay, settle, inbound.keep),
+        media_type=inbound.stream_media_type,
+    )
+
+
+async def _relay(
+    call: Call,
+    chunks: AsyncGenerator[bytes, None],
+    relay: Relay,
+    settle: Settle,
+    keep: Keep | None,
+) -> AsyncGenerator[bytes, None]:
+    try:
+        async for chunk in chunks:
+            out = relay.feed(chunk)
+            if relay.final is not None and keep is not None:
+                final, relay.final = relay.final, None
+                await keep(final)
+            if out:
+                yield out
+        out = relay.close()
+        if relay.final is not None and keep is not None:
+            await keep(relay.final)
+        if out:
+            yield out
+    except GatewayError as exc:
+        yield relay.fail(exc)
+    finally:
+        settle(call)
+        await chunks.aclose()

@@ -1,0 +1,111 @@
+"""The request pipeline: the one place a model call goes through, whatever its protocol.
+
+    authorize (model exists for the key, allowed) → limit (429) → admit (402)
+      → for each route in balancer order (the one failover loop):
+            same protocol as the client's?  passthrough: the body forwarded as it came
+            otherwise                       translated: canonical request → adapter → edge
+        an upstream fault before the first byte (refused, timeout, 5xx, 429) tries the next
+      → settle (exactly once, on every exit: answer, stream end, client gone, error)
+
+An edge only decodes its protocol into an ``Inbound`` and renders errors in its envelope.
+Metering hooks in twice: ``Meter.admit`` before any upstream work, ``settle`` as soon as the
+usage is known and again on every exit (it is idempotent). ``settle`` also corrects the key's
+token window by what the call really used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from patchbay.accounts.keystore import Principal
+from patchbay.asgi.replies import Reply
+from patchbay.catalog.access import authorize
+from patchbay.catalog.entries import RouteEntry
+from patchbay.catalog.loader import Catalog
+from patchbay.errors import GatewayError, UpstreamError
+from patchbay.limits.base import Limiter
+from patchbay.metering.call import Call
+from patchbay.metering.meter import Meter
+from patchbay.providers.base import Transport
+from patchbay.providers.registry import adapter
+from patchbay.proxy import passthrough, translated
+from patchbay.proxy.admission import open_call
+from patchbay.proxy.inbound import Inbound
+from patchbay.routing.balancer import order_routes
+from patchbay.upstream.errors import is_retryable
+
+
+class Pipeline:
+    def __init__(
+        self,
+        transport: Transport,
+        meter: Meter,
+        limiter: Limiter,
+        catalog: Catalog | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.transport = transport
+        self.meter = meter
+        self.limiter = limiter
+        self.catalog = catalog or Catalog()
+        self.rng = rng or random.Random()
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def serve(self, principal: Principal, inbound: Inbound) -> Reply:
+        model = authorize(principal, self.catalog.get(inbound.model), inbound.model)
+        call, headers = await open_call(self.limiter, self.meter, principal, model, inbound)
+        try:
+            reply = await self._attempts(call, inbound)
+        except BaseException:
+            self.settle(call)
+            raise
+        reply.add_raw_headers(headers)
+        return reply
+
+    def _routes(self, call: Call) -> list[RouteEntry]:
+        """The model's routes in balancer order (the failover order); none is an error."""
+        routes = order_routes(call.model.routes, self.rng)
+        if not routes:
+            raise UpstreamError(f"model '{call.model.id}' has no available upstream")
+        return routes
+
+    async def _attempts(self, call: Call, inbound: Inbound) -> Reply:
+        """Try the routes in order until one starts answering. Inline, not a helper taking a
+        callback: this is the busiest path, and every coroutine layer on it is paid again at
+        each of the upstream call's suspensions."""
+        routes = self._routes(call)
+        last = len(routes) - 1
+        for index, route in enumerate(routes):
+            call.route = route
+            kind = adapter(route.provider.kind)
+            native = kind.native
+            try:
+                if native is not None and native.protocol == inbound.protocol:
+                    return await passthrough.forward(
+                        self.transport, self.settle, call, route, native, inbound
+                    )
+                return await translated.serve(
+                    self.transport, self.settle, call, route, kind, inbound
+                )
+            except GatewayError as exc:
+                if index == last or not is_retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def settle(self, call: Call) -> None:
+        """Settle the call (once; later calls do nothing) and correct its token window."""
+        if call.settled:
+            return
+        self.meter.settle(call)
+        principal = call.principal
+        if not call.settled or principal.tpm is None or call.token_estimate is None:
+            return
+        used = call.usage.total_tokens if call.usage else call.prompt_estimate
+        delta = used - call.token_estimate
+        if delta:
+            task = asyncio.create_task(
+                self.limiter.adjust_tokens(str(principal.key_id), delta=delta)
+            )
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)

@@ -1,0 +1,80 @@
+"""Translated calls: client protocol → canonical request → the route's adapter → canonical
+answer or events → the client protocol's encoder, metering the events as they pass."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import replace
+
+from patchbay.accounting.tokens import count_text
+from patchbay.asgi.replies import Reply, json_reply
+from patchbay.asgi.sse import SSEResponse
+from patchbay.catalog.entries import RouteEntry
+from patchbay.domain.events import StreamError, StreamEvent, TextDelta, ToolCallDelta, UsageReport
+from patchbay.errors import GatewayError
+from patchbay.metering.call import Call
+from patchbay.protocols.base import StreamEncoder
+from patchbay.protocols.openai_usage import add_cost
+from patchbay.providers.base import Adapter, Transport
+from patchbay.proxy.inbound import Inbound, Keep
+
+Settle = Callable[[Call], None]
+
+
+async def serve(
+    transport: Transport,
+    settle: Settle,
+    call: Call,
+    route: RouteEntry,
+    kind: Adapter,
+    inbound: Inbound,
+) -> Reply:
+    request = inbound.canonical()
+    edge = inbound.edge
+    if call.stream:
+        events = await kind.stream(transport, route, request)
+        encoder = edge.stream_encoder(call.model.id)
+        return SSEResponse(
+            encode_events(call, events, encoder, settle, inbound.keep),
+            media_type=inbound.stream_media_type,
+        )
+    answer = await kind.complete(transport, route, request)
+    call.usage = answer.usage
+    settle(call)
+    data = edge.encode(replace(answer, model=call.model.id))
+    if edge.with_cost and isinstance(data.get("usage"), dict):
+        add_cost(data["usage"], call.cost_usd, call.cost_points)
+    if inbound.keep is not None:
+        await inbound.keep(data)
+    return json_reply(data)
+
+
+async def encode_events(
+    call: Call,
+    events: AsyncIterator[StreamEvent],
+    encoder: StreamEncoder,
+    settle: Settle,
+    keep: Keep | None,
+) -> AsyncGenerator[bytes, None]:
+    """Encode canonical events for the client, metering them as they pass."""
+    encode = encoder.encode
+    try:
+        async for event in events:
+            if isinstance(event, UsageReport):
+                call.usage = event.usage
+                settle(call)
+                event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
+            elif isinstance(event, TextDelta):
+                call.streamed_tokens += count_text(event.text)
+            elif isinstance(event, ToolCallDelta):
+                call.streamed_tokens += count_text(event.arguments)
+            out = encode(event)
+            if encoder.final is not None and keep is not None:
+                final, encoder.final = encoder.final, None
+                await keep(final)
+            yield out
+    except GatewayError as exc:
+        yield encode(StreamError(exc.status, exc.message, exc.kind))
+    finally:
+        settle(call)
+        await events.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Runtime wiring: the long-lived resources of a running gateway, and start-up work."""

@@ -1,1 +1,0 @@
-"""Services: orchestration between the HTTP edges, the caches and the repositories."""
