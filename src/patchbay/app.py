@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from patchbay.api import admin, anthropic, bots, chat, gemini, health, models, r
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.hot_paths import Endpoint, HotPaths
 from patchbay.api.http import error_response
+from patchbay.asgi.replies import JSONReply
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.errors import GatewayError as _Base
 from patchbay.gc_policy import settle_after_startup
@@ -34,12 +36,12 @@ def _param(loc: tuple[object, ...]) -> str | None:
     return out or None
 
 
-async def _gateway_error(request: Request, exc: Exception) -> Response:
+async def _gateway_error(request: Request, exc: Exception) -> Response | JSONReply:
     assert isinstance(exc, GatewayError)
     return error_response(exc, protocol_for_path(request.url.path))
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response | JSONReply:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     param = _param(tuple(first.get("loc", ())))
@@ -49,7 +51,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(InvalidRequest(message, param=param), protocol_for_path(request.url.path))
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response | JSONReply:
     assert isinstance(exc, HTTPException)
     error: _Base = NotFound(f"no route for {request.method} {request.url.path}")
     if exc.status_code == 405:
@@ -61,10 +63,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error, protocol_for_path(request.url.path))
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response | JSONReply:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     error = GatewayError("the gateway failed to handle this request")
     return error_response(error, protocol_for_path(request.url.path))
+
+
+StarletteEndpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _endpoint(fn: Callable[[Request], Awaitable[Response | JSONReply]]) -> StarletteEndpoint:
+    """Starlette sends whatever ASGI response an endpoint returns; its types name only its own
+    ``Response``, and the replies here are leaner ASGI callables."""
+    return cast(StarletteEndpoint, fn)
+
+
+def _handler(
+    fn: Callable[[Request, Exception], Awaitable[Response | JSONReply]],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    return cast(Callable[[Request, Exception], Awaitable[Response]], fn)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -86,22 +103,22 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.add_route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"])
-    app.add_route("/v1/responses/{response_id}", responses.remove, methods=["DELETE"])
-    app.add_route("/v1/models", models.list_models, methods=["GET"])
-    app.add_route("/v1/models/{model_id:path}", models.get_model, methods=["GET"])
-    app.add_route("/v1beta/models", models.list_models, methods=["GET"])
-    app.add_route("/v1beta/models/{model_id:path}", models.get_model, methods=["GET"])
+    app.add_route("/v1/responses/{response_id}", _endpoint(responses.retrieve), methods=["GET"])
+    app.add_route("/v1/responses/{response_id}", _endpoint(responses.remove), methods=["DELETE"])
+    app.add_route("/v1/models", _endpoint(models.list_models), methods=["GET"])
+    app.add_route("/v1/models/{model_id:path}", _endpoint(models.get_model), methods=["GET"])
+    app.add_route("/v1beta/models", _endpoint(models.list_models), methods=["GET"])
+    app.add_route("/v1beta/models/{model_id:path}", _endpoint(models.get_model), methods=["GET"])
     app.include_router(bots.router)
-    app.add_route("/usage/current_balance", usage.current_balance, methods=["GET"])
-    app.add_route("/usage/points_history", usage.points_history, methods=["GET"])
-    app.add_route("/healthz", health.healthz, methods=["GET"])
-    app.add_route("/readyz", health.readyz, methods=["GET"])
+    app.add_route("/usage/current_balance", _endpoint(usage.current_balance), methods=["GET"])
+    app.add_route("/usage/points_history", _endpoint(usage.points_history), methods=["GET"])
+    app.add_route("/healthz", _endpoint(health.healthz), methods=["GET"])
+    app.add_route("/readyz", _endpoint(health.readyz), methods=["GET"])
     app.include_router(admin.router)
-    app.add_exception_handler(GatewayError, _gateway_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(GatewayError, _handler(_gateway_error))
+    app.add_exception_handler(RequestValidationError, _handler(_validation_error))
+    app.add_exception_handler(HTTPException, _handler(_http_error))
+    app.add_exception_handler(Exception, _handler(_unexpected))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

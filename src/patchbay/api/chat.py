@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from patchbay.accounts.keystore import Principal
@@ -15,7 +16,7 @@ from patchbay.proxy.inbound import Edge, Inbound
 EDGES = {
     include: Edge(
         encode.encode_response,
-        lambda model, include=include: stream.StreamEncoder(model=model, include_usage=include),
+        partial(stream.StreamEncoder, include_usage=include),
         with_cost=True,
     )
     for include in (True, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from patchbay.accounts.keystore import Principal
@@ -18,7 +19,7 @@ METHODS = ("generateContent", "streamGenerateContent")
 EDGES = {
     framing: Edge(
         encode.encode_response,
-        lambda model, framing=framing: stream.StreamEncoder(model=model, framing=framing),
+        partial(stream.StreamEncoder, framing=framing),
     )
     for framing in ("sse", "json-array")
 }

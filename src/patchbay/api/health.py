@@ -8,14 +8,14 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.asgi.replies import json_reply
+from patchbay.asgi.replies import JSONReply, json_reply
 
 
-async def healthz(request: Request) -> Response:
+async def healthz(request: Request) -> Response | JSONReply:
     return json_reply({"status": "ok"})
 
 
-async def readyz(request: Request) -> Response:
+async def readyz(request: Request) -> Response | JSONReply:
     """Ready when the database answers; with Redis down and fail-open limits, ``degraded``."""
     gateway = request.app.state.gateway
     checks: dict[str, str] = {}

@@ -50,7 +50,7 @@ def _cache_headers(principal: Principal | None, etag: str) -> dict[str, str]:
     }
 
 
-async def list_models(request: Request) -> Response:
+async def list_models(request: Request) -> Response | JSONReply:
     gateway: Gateway = request.app.state.gateway
     shape = shape_of(request)
     try:
@@ -65,7 +65,7 @@ async def list_models(request: Request) -> Response:
     return JSONReply(body, headers=headers)
 
 
-async def get_model(request: Request) -> Response:
+async def get_model(request: Request) -> Response | JSONReply:
     gateway: Gateway = request.app.state.gateway
     shape = shape_of(request)
     protocol: Protocol = shape

@@ -16,7 +16,7 @@ from patchbay.accounts.keystore import Principal
 from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
 from patchbay.api.http import client_key, error_response
-from patchbay.asgi.replies import Reply, json_reply
+from patchbay.asgi.replies import JSONReply, Reply, json_reply
 from patchbay.errors import GatewayError
 from patchbay.protocols.common import new_id
 from patchbay.protocols.openai_responses import decode, encode, stream
@@ -83,7 +83,7 @@ async def create(exchange: Exchange) -> Reply:
     return await handle(exchange, read, "openai")
 
 
-async def retrieve(request: Request) -> Response:
+async def retrieve(request: Request) -> Response | JSONReply:
     gateway: Gateway = request.app.state.gateway
     try:
         principal = await gateway.keys.authenticate(client_key(request))
@@ -91,20 +91,20 @@ async def retrieve(request: Request) -> Response:
             row = await conversations.load(
                 session, principal.account_id, request.path_params["response_id"]
             )
-        return json_reply(row.response)  # type: ignore[return-value]
+        return json_reply(row.response)
     except GatewayError as exc:
         exc.param = None
-        return error_response(exc, "openai")  # type: ignore[return-value]
+        return error_response(exc, "openai")
 
 
-async def remove(request: Request) -> Response:
+async def remove(request: Request) -> Response | JSONReply:
     gateway: Gateway = request.app.state.gateway
     response_id = request.path_params["response_id"]
     try:
         principal = await gateway.keys.authenticate(client_key(request))
         async with gateway.sessions() as session, session.begin():
             await conversations.remove(session, principal.account_id, response_id)
-        return json_reply({"id": response_id, "object": "response.deleted", "deleted": True})  # type: ignore[return-value]
+        return json_reply({"id": response_id, "object": "response.deleted", "deleted": True})
     except GatewayError as exc:
         exc.param = None
-        return error_response(exc, "openai")  # type: ignore[return-value]
+        return error_response(exc, "openai")

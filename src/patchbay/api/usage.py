@@ -13,7 +13,7 @@ from patchbay.errors import GatewayError, InvalidRequest
 from patchbay.runtime.gateway import Gateway
 
 
-async def current_balance(request: Request) -> Response:
+async def current_balance(request: Request) -> Response | JSONReply:
     gateway: Gateway = request.app.state.gateway
     try:
         principal = await gateway.keys.authenticate(client_key(request))
@@ -32,7 +32,7 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-async def points_history(request: Request) -> Response:
+async def points_history(request: Request) -> Response | JSONReply:
     gateway: Gateway = request.app.state.gateway
     try:
         principal = await gateway.keys.authenticate(client_key(request))

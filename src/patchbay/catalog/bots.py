@@ -186,7 +186,8 @@ async def create_bot(
             "handle must be 3-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
             param="handle",
         )
-    if await session.get(db.Bot, handle) or await session.get(db.Model, handle):
+    taken = await session.get(db.Bot, handle) is not None
+    if taken or await session.get(db.Model, handle) is not None:
         raise Conflict(f"the handle '{handle}' is already taken", param="handle")
     now = datetime.now(UTC)
     bot = db.Bot(

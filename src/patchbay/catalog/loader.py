@@ -97,11 +97,11 @@ async def load_catalog(session: AsyncSession, box: SecretBox) -> Catalog:
         catalog.providers[entry.name] = entry
     routes: dict[str, list[RouteEntry]] = {}
     route_rows = await session.scalars(select(db.ModelRoute).order_by(db.ModelRoute.position))
-    for route in route_rows.all():
-        provider = providers_by_id.get(route.provider_id)
+    for route_row in route_rows.all():
+        provider = providers_by_id.get(route_row.provider_id)
         if provider is not None and provider.enabled:
-            entry = RouteEntry(provider, route.upstream_model, route.weight)
-            routes.setdefault(route.model_id, []).append(entry)
+            route = RouteEntry(provider, route_row.upstream_model, route_row.weight)
+            routes.setdefault(route_row.model_id, []).append(route)
     for model in (await session.scalars(select(db.Model).where(db.Model.enabled))).all():
         catalog.models[model.id] = ModelEntry(
             id=model.id,

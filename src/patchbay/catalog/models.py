@@ -114,7 +114,9 @@ async def upsert_model(
     return row
 
 
-async def set_routes(session: AsyncSession, model_id: str, routes: list[tuple[int, str, int]]):
+async def set_routes(
+    session: AsyncSession, model_id: str, routes: list[tuple[int, str, int]]
+) -> None:
     await session.execute(delete(db.ModelRoute).where(db.ModelRoute.model_id == model_id))
     for position, (provider_id, upstream, weight) in enumerate(routes):
         session.add(

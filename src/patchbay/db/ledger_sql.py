@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,8 +27,8 @@ from patchbay.db import models as db
 
 Row = tuple[Any, ...]
 Plan = list[tuple[str, list[Row]]]
-USAGE = db.UsageEntry.__table__
-LEDGER = db.LedgerEntry.__table__
+USAGE: Table = db.UsageEntry.__table__  # type: ignore[assignment]
+LEDGER: Table = db.LedgerEntry.__table__  # type: ignore[assignment]
 USAGE_COLUMNS = (
     "query_id",
     "account_id",
@@ -45,7 +46,7 @@ LEDGER_COLUMNS = ("account_id", "kind", "points", "query_id", "note", "created_a
 SQLITE_CHUNKS = (256, 32, 4, 1)
 
 
-def _marks(style: str, count: int, start: int = 0) -> list[str]:
+def marks(style: str, count: int, start: int = 0) -> list[str]:
     if style == "qmark":
         return ["?"] * count
     if style == "numeric_dollar":
@@ -62,7 +63,7 @@ def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], rows: int
     """A plain ``INSERT`` of ``rows`` rows in the driver's own parameter style."""
     width = len(columns)
     values = ", ".join(
-        f"({', '.join(_marks(dialect.paramstyle, width, row * width))})" for row in range(rows)
+        f"({', '.join(marks(dialect.paramstyle, width, row * width))})" for row in range(rows)
     )
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"
 
@@ -70,7 +71,7 @@ def insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...], rows: int
 @functools.lru_cache(maxsize=16)
 def add_sql(dialect: Dialect, table: str, column: str) -> str:
     """``column += ?`` for the row whose ``id`` is the second parameter."""
-    value, row_id = _marks(dialect.paramstyle, 2)
+    value, row_id = marks(dialect.paramstyle, 2)
     return f"UPDATE {table} SET {column} = {column} + {value} WHERE id = {row_id}"
 
 
@@ -145,7 +146,7 @@ async def execute(conn: AsyncConnection, plan: Plan) -> None:
         if len(rows) == 1:
             await conn.exec_driver_sql(sql, rows[0])
         else:
-            await conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+            await conn.exec_driver_sql(sql, rows)
 
 
 def execute_sqlite(connection: sqlite3.Connection, plan: Plan) -> None:

@@ -73,11 +73,11 @@ def charge_plan(dialect: Dialect, charges: list[Charge]) -> Plan:
 
 
 def written_sql(dialect: Dialect, count: int) -> str:
-    marks = ", ".join(ledger_sql._marks(dialect.paramstyle, count))
+    marks = ", ".join(ledger_sql.marks(dialect.paramstyle, count))
     return f"SELECT query_id FROM usage_entries WHERE query_id IN ({marks})"
 
 
 async def read_figures(session: AsyncSession) -> tuple[dict[int, int], dict[int, int]]:
     balances = dict((await session.execute(select(db.Account.id, db.Account.point_balance))).all())
     spends = dict((await session.execute(select(db.ApiKey.id, db.ApiKey.spent_points))).all())
-    return balances, spends  # type: ignore[return-value]
+    return balances, spends

@@ -115,8 +115,12 @@ def _tool_choice(req: ChatRequest) -> dict[str, Any] | None:
     choice = req.tool_choice
     if choice is None:
         return None
-    mapping = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}
-    result = mapping.get(choice.mode) or {"type": "tool", "name": choice.name}
+    mapping: dict[str, dict[str, Any]] = {
+        "auto": {"type": "auto"},
+        "none": {"type": "none"},
+        "required": {"type": "any"},
+    }
+    result = dict(mapping.get(choice.mode) or {"type": "tool", "name": choice.name})
     if req.parallel_tool_calls is False and choice.mode != "none":
         result["disable_parallel_tool_use"] = True
     return result

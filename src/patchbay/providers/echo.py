@@ -39,7 +39,7 @@ from patchbay.domain.messages import ToolResult
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
-from patchbay.providers.base import Transport
+from patchbay.providers.base import NativeWire, Transport
 
 TRIGGER = re.compile(r"!tool(?:\s+([A-Za-z_][\w.\-]*))?(?:\s+(\{.*\}))?", re.DOTALL)
 
@@ -123,7 +123,7 @@ class EchoAdapter:
     """The ``echo`` kind as an adapter: no transport, no native wire (nothing to pass through)."""
 
     kind = "echo"
-    native = None
+    native: NativeWire | None = None
 
     async def complete(
         self, transport: Transport, route: RouteEntry, request: ChatRequest

@@ -106,7 +106,7 @@ def encode_contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
 
 def _generation_config(req: ChatRequest) -> dict[str, Any]:
-    config = {
+    config: dict[str, Any] = {
         k: v
         for k, v in (
             ("maxOutputTokens", req.max_output_tokens),

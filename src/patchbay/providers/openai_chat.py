@@ -141,7 +141,7 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
     body.update({k: v for k, v in optional.items() if v is not None})
     fmt = req.response_format
     if fmt is not None and fmt.type == "json_schema":
-        schema = {"name": fmt.name or "response", "schema": fmt.schema or {}}
+        schema: dict[str, Any] = {"name": fmt.name or "response", "schema": fmt.schema or {}}
         if fmt.strict is not None:
             schema["strict"] = fmt.strict
         body["response_format"] = {"type": "json_schema", "json_schema": schema}

@@ -232,8 +232,8 @@ class StreamParser:
         if kind == "response.output_text.delta":
             return [TextDelta(event.get("delta", ""))]
         if kind == "response.function_call_arguments.delta":
-            index = self.calls.get(event.get("output_index", 0))
-            return [ToolCallDelta(index, event.get("delta", ""))] if index is not None else []
+            found = self.calls.get(event.get("output_index", 0))
+            return [ToolCallDelta(found, event.get("delta", ""))] if found is not None else []
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             return [ReasoningDelta(event.get("delta", ""))]
         if kind in ("response.completed", "response.incomplete"):

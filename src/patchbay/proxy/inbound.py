@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
@@ -14,12 +14,17 @@ from patchbay.protocols.base import StreamEncoder
 Keep = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+class EncoderFactory(Protocol):
+    def __call__(self, *, model: str) -> StreamEncoder:
+        """A stream encoder for one answer; ``model`` is the id the client asked for."""
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
     """How one client protocol renders canonical answers: whole, and as a stream."""
 
     encode: Callable[[ChatResponse], dict[str, Any]]
-    stream_encoder: Callable[[str], StreamEncoder]  # the client's model id -> encoder
+    stream_encoder: EncoderFactory
     with_cost: bool = False  # OpenAI-shape answers carry usage.cost and usage.cost_points
 
 

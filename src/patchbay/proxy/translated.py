@@ -33,7 +33,7 @@ async def serve(
     edge = inbound.edge
     if call.stream:
         events = await kind.stream(transport, route, request)
-        encoder = edge.stream_encoder(call.model.id)
+        encoder = edge.stream_encoder(model=call.model.id)
         return SSEResponse(
             encode_events(call, events, encoder, settle, inbound.keep),
             media_type=inbound.stream_media_type,

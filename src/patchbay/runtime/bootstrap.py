@@ -8,8 +8,8 @@ import logging
 from dataclasses import dataclass
 
 from patchbay.accounts import accounts
-from patchbay.catalog import models as models_admin
-from patchbay.catalog import providers as catalog_admin
+from patchbay.catalog import models, providers
+from patchbay.db import models as db
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.db.migrate import upgrade
 from patchbay.security.crypto import load_secret_box, write_private_file
@@ -76,15 +76,15 @@ async def _bootstrap(settings: Settings) -> BootstrapResult:
                     rpm=settings.default_rpm,
                     secret=settings.admin_key,
                 )
-            await catalog_admin.upsert_provider(
+            await providers.upsert_provider(
                 session, {"name": "echo", "kind": "echo"}, box, source="builtin"
             )
-            if await session.get(models_admin.db.Model, "echo") is None:
-                await models_admin.upsert_model(session, dict(ECHO_MODEL), source="builtin")
+            if await session.get(db.Model, "echo") is None:
+                await models.upsert_model(session, dict(ECHO_MODEL), source="builtin")
             for provider in settings.providers:
-                await catalog_admin.upsert_provider(session, dict(provider), box, source="config")
+                await providers.upsert_provider(session, dict(provider), box, source="config")
             for model in settings.models:
-                await models_admin.upsert_model(session, dict(model), source="config")
+                await models.upsert_model(session, dict(model), source="config")
     finally:
         await engine.dispose()
     return BootstrapResult(created)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -153,7 +153,7 @@ class UpstreamClient:
         headers: dict[str, str],
         timeout_s: float,
         guarded: bool,
-    ) -> AsyncIterator[UpstreamResponse | bytes]:
+    ) -> AsyncGenerator[UpstreamResponse | bytes, None]:
         """The response head first (with the body when it is a refusal), then the chunks."""
         session = self._pick(url, guarded)
         try:

@@ -61,7 +61,7 @@ async def check_url(url: str) -> None:
             raise InvalidRequest(
                 f"base_url host '{host}' does not resolve", param="base_url"
             ) from None
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
     if not addresses or any(refused(a) for a in addresses):
         raise RefusedAddress(
             "base_url points at a loopback, private, link-local or otherwise non-public address",

@@ -25,7 +25,8 @@ def _require(cond: bool, message: str, param: str) -> None:
 
 def _image(block: dict[str, Any], where: str) -> ImagePart:
     source = block.get("source")
-    _require(isinstance(source, dict), "image.source must be an object", f"{where}.source")
+    if not isinstance(source, dict):
+        raise RequestInvalid("image.source must be an object", f"{where}.source")
     if source.get("type") == "base64":
         return ImagePart(data=source.get("data"), media_type=source.get("media_type"))
     _require(
@@ -119,11 +120,8 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         "max_tokens",
     )
     raw_messages = body.get("messages")
-    _require(
-        isinstance(raw_messages, list) and raw_messages,
-        "messages must be a non-empty array",
-        "messages",
-    )
+    if not isinstance(raw_messages, list) or not raw_messages:
+        raise RequestInvalid("messages must be a non-empty array", "messages")
     messages = []
     for i, raw in enumerate(raw_messages):
         _require(

@@ -75,7 +75,7 @@ class StreamEncoder:
         if isinstance(event, ReasoningDelta):
             return self._reasoning(event)
         if isinstance(event, Start):
-            message = {
+            message: dict[str, Any] = {
                 "id": message_id(event.id),
                 "type": "message",
                 "role": "assistant",

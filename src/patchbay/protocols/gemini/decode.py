@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from patchbay.domain.messages import ImagePart, Message, Part, TextPart, ToolCall, ToolResult
+from patchbay.domain.messages import (
+    ImagePart,
+    Message,
+    Part,
+    Role,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
 from patchbay.domain.requests import ChatRequest, ResponseFormat, ToolChoice, ToolDefinition
 from patchbay.protocols.common import dump_arguments
 from patchbay.protocols.common import gemini_call_id as call_id
@@ -115,14 +123,13 @@ def _format(config: dict[str, Any]) -> ResponseFormat | None:
 
 def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
     contents = body.get("contents")
-    _require(
-        isinstance(contents, list) and contents, "contents must be a non-empty array", "contents"
-    )
+    if not isinstance(contents, list) or not contents:
+        raise RequestInvalid("contents must be a non-empty array", "contents")
     calls = _Calls()
     messages = []
     for i, content in enumerate(contents):
         _require(isinstance(content, dict), "each content must be an object", f"contents[{i}]")
-        role = "assistant" if content.get("role") == "model" else "user"
+        role: Role = "assistant" if content.get("role") == "model" else "user"
         parts = _parts(content.get("parts"), f"contents[{i}].parts", calls)
         messages.append(Message(role=role, parts=tuple(parts)))
     system = body.get("systemInstruction") or body.get("system_instruction")

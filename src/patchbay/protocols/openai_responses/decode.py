@@ -144,7 +144,8 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         "instructions must be a string",
         "instructions",
     )
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    raw_reasoning = body.get("reasoning")
+    reasoning: dict[str, Any] = raw_reasoning if isinstance(raw_reasoning, dict) else {}
     return ChatRequest(
         model=model or body["model"],
         messages=tuple(decode_input(body["input"])),
