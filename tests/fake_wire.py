@@ -34,7 +34,7 @@ def chat_ask(body: dict[str, Any]) -> Ask:
     return Ask(
         text,
         image,
-        [t["function"]["name"] for t in body.get("tools") or []],
+        [t["function"]["name"] for t in body.get("tools") or [] if "function" in t],
         _text_of(last.get("content"))[0] if last["role"] == "tool" else None,
         fmt in ("json_object", "json_schema"),
         body.get("max_completion_tokens") or body.get("max_tokens"),

@@ -30,7 +30,7 @@ def responses_ask(body: dict[str, Any]) -> Ask:
     return Ask(
         text,
         image,
-        [t["name"] for t in body.get("tools") or []],
+        [t["name"] for t in body.get("tools") or [] if t.get("type") == "function"],
         last.get("output") if last.get("type") == "function_call_output" else None,
         fmt in ("json_object", "json_schema"),
         body.get("max_output_tokens"),
@@ -171,7 +171,7 @@ def anthropic_ask(body: dict[str, Any]) -> Ask:
     return Ask(
         text,
         image,
-        [t["name"] for t in body.get("tools") or []],
+        [t["name"] for t in body.get("tools") or [] if "input_schema" in t],
         _text_of(results[-1].get("content"))[0] if results else None,
         False,
         body.get("max_tokens"),

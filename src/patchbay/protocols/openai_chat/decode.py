@@ -57,9 +57,20 @@ def _parts(content: Any, where: str) -> list[TextPart | ImagePart]:
     return parts
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+
 def _message(index: int, raw: dict[str, Any]) -> Message:
     role = raw["role"]
     where = f"messages[{index}].content"
+    if role not in ROLES:  # as the official API answers; same-protocol calls forward it
+        raise RequestInvalid(
+            f"messages[{index}].role must be one of {', '.join(ROLES)}", f"messages[{index}].role"
+        )
+    if role == "function":  # the deprecated form of a tool result, named by its function
+        name = str(raw.get("name") or "")
+        content = tuple(_parts(raw.get("content"), where))
+        return Message(role="tool", parts=(ToolResult(call_id=name, content=content, name=name),))
     if role == "tool":
         content = tuple(_parts(raw.get("content"), where))
         result = ToolResult(call_id=raw["tool_call_id"], content=content, name=raw.get("name"))
@@ -134,6 +145,7 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
             strict=t["function"].get("strict"),
         )
         for t in body.get("tools") or ()
+        if t.get("type", "function") == "function"  # other tool types: docs/translation.md
     )
     stop = body.get("stop")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))

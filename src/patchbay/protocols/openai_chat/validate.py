@@ -1,5 +1,7 @@
 """Cheap structural validation of a Chat Completions body, for the fast path that forwards the
-body without decoding it."""
+body without decoding it. Never stricter than the official API: roles, content part types and
+tool types it does not know are left for the upstream to judge (same-protocol calls forward
+them), only the shapes every upstream would refuse are refused here."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ from typing import Any
 
 from patchbay.protocols.errors import RequestInvalid
 
-ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 NUMBERS = frozenset({"temperature", "top_p", "presence_penalty", "frequency_penalty"})
-INTEGERS = frozenset({"max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"})
+COUNTS = frozenset({"max_tokens", "max_completion_tokens", "n", "top_logprobs"})  # >= 0
+INTEGERS = frozenset({"seed"})  # any int64
 
 
 def _is_int(value: Any) -> bool:
@@ -21,8 +23,8 @@ def _check_message(index: int, message: Any) -> None:
     if not isinstance(message, dict):
         raise RequestInvalid(f"{where} must be an object", where)
     role = message.get("role")
-    if role not in ROLES:
-        raise RequestInvalid(f"{where}.role must be one of {sorted(ROLES)}", f"{where}.role")
+    if not isinstance(role, str) or not role:
+        raise RequestInvalid(f"{where}.role must be a string", f"{where}.role")
     content = message.get("content")
     if content is None:
         if role in ("user", "system", "developer") or (role == "tool"):
@@ -61,14 +63,20 @@ def validate_request(body: dict[str, Any]) -> None:
         if name in NUMBERS:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise RequestInvalid(f"{name} must be a number", name)
-        elif name in INTEGERS and (not _is_int(value) or value < 0):
+        elif name in COUNTS and (not _is_int(value) or value < 0):
             raise RequestInvalid(f"{name} must be a non-negative integer", name)
+        elif name in INTEGERS and not _is_int(value):
+            raise RequestInvalid(f"{name} must be an integer", name)
     tools = body.get("tools")
     if tools is not None:
         if not isinstance(tools, list):
             raise RequestInvalid("tools must be an array", "tools")
         for i, tool in enumerate(tools):
-            function = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(tool, dict):
+                raise RequestInvalid(f"tools[{i}] must be an object", f"tools[{i}]")
+            if tool.get("type", "function") != "function":
+                continue  # custom and future tool types: the upstream's to judge
+            function = tool.get("function")
             if not isinstance(function, dict) or not isinstance(function.get("name"), str):
                 raise RequestInvalid(
                     f"tools[{i}].function.name is required", f"tools[{i}].function.name"
