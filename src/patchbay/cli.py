@@ -286,12 +286,12 @@ def rotate_secrets(config: ConfigOpt = None) -> None:
 @models_app.command("list")
 def models_list(config: ConfigOpt = None) -> None:
     """List catalog models and their routes."""
-    from patchbay.catalog import models as models_admin
+    from patchbay.catalog import models as catalog_models
 
     async def work(session: Any) -> Any:
         return [
-            await models_admin.model_json(session, m)
-            for m in await models_admin.list_models(session)
+            await catalog_models.model_json(session, m)
+            for m in await catalog_models.list_models(session)
         ]
 
     table = Table("id", "owned by", "public", "pricing", "routes")

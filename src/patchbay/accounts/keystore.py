@@ -2,7 +2,7 @@
 
 A key is looked up by its SHA-256 hash: a cache hit costs a dict lookup; a miss costs one indexed
 query, after which the answer (also "no such key", for a short while) is cached. Every worker
-drops the cache when the cluster's ``keys`` version changes (see ``services.cluster``), so a
+drops the cache when the cluster's ``keys`` version changes (see ``db.versions``), so a
 revocation reaches all of them within the watcher's period.
 """
 

@@ -1,1 +1,2 @@
-"""HTTP edges: thin routers that parse, call services and render."""
+"""HTTP edges: the model-call edges (one per client protocol, around the pipeline) and the
+admin, bots, catalog, usage and health routers."""

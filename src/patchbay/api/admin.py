@@ -13,8 +13,8 @@ from patchbay.accounts import accounts
 from patchbay.accounts.keystore import Principal
 from patchbay.api.admin_schemas import AccountCreate, Credit, KeyCreate
 from patchbay.api.http import client_key
-from patchbay.catalog import models as models_admin
-from patchbay.catalog import providers as catalog_admin
+from patchbay.catalog import models as catalog_models
+from patchbay.catalog import providers as catalog_providers
 from patchbay.errors import PermissionDenied
 from patchbay.runtime.gateway import Gateway
 
@@ -129,38 +129,38 @@ async def revoke_key(key_id: int, request: Request, session: Session) -> dict[st
 
 @router.post("/providers", status_code=201)
 async def create_provider(body: JSONBody, request: Request, session: Session) -> dict[str, Any]:
-    row = await catalog_admin.upsert_provider(
+    row = await catalog_providers.upsert_provider(
         session, body, gateway_of(request).box, source="api", create_only=True
     )
-    result = catalog_admin.provider_json(row)
+    result = catalog_providers.provider_json(row)
     await applied(request, session)
     return result
 
 
 @router.get("/providers")
 async def list_providers(session: Session) -> dict[str, Any]:
-    rows = await catalog_admin.list_providers(session)
-    return listing([catalog_admin.provider_json(r) for r in rows])
+    rows = await catalog_providers.list_providers(session)
+    return listing([catalog_providers.provider_json(r) for r in rows])
 
 
 @router.get("/providers/{name}")
 async def get_provider(name: str, session: Session) -> dict[str, Any]:
-    return catalog_admin.provider_json(await catalog_admin.get_provider(session, name))
+    return catalog_providers.provider_json(await catalog_providers.get_provider(session, name))
 
 
 @router.patch("/providers/{name}")
 async def update_provider(
     name: str, body: JSONBody, request: Request, session: Session
 ) -> dict[str, Any]:
-    row = await catalog_admin.update_provider(session, name, body, gateway_of(request).box)
-    result = catalog_admin.provider_json(row)
+    row = await catalog_providers.update_provider(session, name, body, gateway_of(request).box)
+    result = catalog_providers.provider_json(row)
     await applied(request, session)
     return result
 
 
 @router.delete("/providers/{name}")
 async def delete_provider(name: str, request: Request, session: Session) -> dict[str, Any]:
-    await catalog_admin.delete_provider(session, name)
+    await catalog_providers.delete_provider(session, name)
     result = {"object": "provider", "name": name, "deleted": True}
     await applied(request, session)
     return result
@@ -168,36 +168,36 @@ async def delete_provider(name: str, request: Request, session: Session) -> dict
 
 @router.post("/models", status_code=201)
 async def create_model(body: JSONBody, request: Request, session: Session) -> dict[str, Any]:
-    row = await models_admin.upsert_model(session, body, source="api", create_only=True)
-    result = await models_admin.model_json(session, row)
+    row = await catalog_models.upsert_model(session, body, source="api", create_only=True)
+    result = await catalog_models.model_json(session, row)
     await applied(request, session)
     return result
 
 
 @router.get("/models")
 async def list_models(session: Session) -> dict[str, Any]:
-    rows = await models_admin.list_models(session)
-    return listing([await models_admin.model_json(session, r) for r in rows])
+    rows = await catalog_models.list_models(session)
+    return listing([await catalog_models.model_json(session, r) for r in rows])
 
 
 @router.get("/models/{model_id}")
 async def get_model(model_id: str, session: Session) -> dict[str, Any]:
-    return await models_admin.model_json(session, await models_admin.get_model(session, model_id))
+    return await catalog_models.model_json(session, await catalog_models.get_model(session, model_id))
 
 
 @router.patch("/models/{model_id}")
 async def update_model(
     model_id: str, body: JSONBody, request: Request, session: Session
 ) -> dict[str, Any]:
-    row = await models_admin.update_model(session, model_id, body)
-    result = await models_admin.model_json(session, row)
+    row = await catalog_models.update_model(session, model_id, body)
+    result = await catalog_models.model_json(session, row)
     await applied(request, session)
     return result
 
 
 @router.delete("/models/{model_id}")
 async def delete_model(model_id: str, request: Request, session: Session) -> dict[str, Any]:
-    await models_admin.delete_model(session, model_id)
+    await catalog_models.delete_model(session, model_id)
     result = {"object": "model", "id": model_id, "deleted": True}
     await applied(request, session)
     return result

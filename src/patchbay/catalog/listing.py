@@ -1,6 +1,6 @@
 """Rendered model lists, cached per catalog generation and per caller's view.
 
-The same predicate that authorizes calls (``services.access.allowed``) filters the list. A view
+The same predicate that authorizes calls (``catalog.access.allowed``) filters the list. A view
 is identified by the account (its private bots) and the key's ``allowed_models``; rendering and
 hashing happen once per view and catalog generation, so listing costs a dict lookup.
 """

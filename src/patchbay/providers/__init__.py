@@ -1,1 +1,2 @@
-"""Upstream kinds: one pure adapter per wire protocol, plus the in-process ``echo`` kind."""
+"""Upstream kinds: one adapter per kind (``base.Adapter``), pure translation over an injected
+transport; the native wires of ``native/`` serve same-protocol calls; ``echo`` runs in-process."""
