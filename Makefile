@@ -1,29 +1,33 @@
-# Patchbay: `make run` starts the gateway, `make test` runs the whole test suite.
+# Patchbay: `make run` starts the gateway, `make test` runs the checks and the whole test suite.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test check lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/patchbay serve $(if $(CONFIG),--config $(CONFIG),)
 
-test: $(STAMP)
+# the structure checks: layering contracts, types, lint (pinned in pyproject's `lint` extra)
+check: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/ruff check src tests bench
+
+test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
-	$(BIN)/pip install --quiet ruff
-	$(BIN)/ruff check src tests
+lint: check
 
 bench: $(STAMP)
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache

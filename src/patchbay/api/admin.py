@@ -182,7 +182,8 @@ async def list_models(session: Session) -> dict[str, Any]:
 
 @router.get("/models/{model_id}")
 async def get_model(model_id: str, session: Session) -> dict[str, Any]:
-    return await catalog_models.model_json(session, await catalog_models.get_model(session, model_id))
+    model = await catalog_models.get_model(session, model_id)
+    return await catalog_models.model_json(session, model)
 
 
 @router.patch("/models/{model_id}")
