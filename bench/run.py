@@ -38,17 +38,41 @@ def body(model: str, stream: bool = False, **extra: object) -> str:
     return json.dumps(data)
 
 
+# same-protocol calls of the other client protocols: (path, body)
+PROTOCOLS = {
+    "anthropic-c16": (
+        "/v1/messages",
+        json.dumps(
+            {
+                "model": "bench-anthropic",
+                "max_tokens": 64,
+                "messages": [{"role": "user", "content": "Say hello to the bench."}],
+            }
+        ),
+    ),
+    "gemini-c16": (
+        "/v1beta/models/bench-gemini:generateContent",
+        json.dumps({"contents": [{"role": "user", "parts": [{"text": "Say hello, bench."}]}]}),
+    ),
+}
+
+
 def wrk(
     target: t.Target,
     connections: int,
     seconds: float,
     stream: bool = False,
     model: str | None = None,
+    request: tuple[str, str] | None = None,
 ) -> dict[str, float]:
+    """``request``: a (path, body) to send instead of the target's Chat call."""
     path = target.stream_path if stream else target.chat_path
+    payload = body(model or (target.stream_model if stream else target.model), stream)
+    if request is not None:
+        path, payload = request
     env = {
         **os.environ,
-        "BENCH_BODY": body(model or (target.stream_model if stream else target.model), stream),
+        "BENCH_BODY": payload,
         "BENCH_KEY": target.key,
         "BENCH_PATH": path,
     }
@@ -192,6 +216,26 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
                         **figures,
                     }
                 )
+            for scenario, request in PROTOCOLS.items():
+                for system in live[1:4]:  # the passthrough floor, then Patchbay
+                    pids = system.pids()
+                    before = gains.cpu_seconds(pids)
+                    figures = wrk(system, 16, args.seconds, request=request)
+                    served = figures["rps"] * args.seconds
+                    cpu = (gains.cpu_seconds(pids) - before) / served * 1e6 if served else 0.0
+                    runs.append(
+                        {
+                            "round": round_no,
+                            "scenario": scenario,
+                            "target": system.name,
+                            **figures,
+                            "cpu_us": cpu,
+                        }
+                    )
+                    print(
+                        f"  {scenario:14} {system.name:22} {figures['rps']:9.0f} req/s",
+                        flush=True,
+                    )
         for system in live[2:]:
             system.stop()  # the memory runs each get a fresh Patchbay and the machine to itself
         if args.gains:

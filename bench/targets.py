@@ -161,6 +161,12 @@ base_url = "{up}"
 api_key = "sk-bench"
 
 [[providers]]
+name = "bench-gemini"
+kind = "gemini"
+base_url = "{up}"
+api_key = "sk-bench"
+
+[[providers]]
 name = "slow"
 kind = "openai"
 base_url = "{slow}/v1"
@@ -180,6 +186,16 @@ routes = [ {{ provider = "bench-sse", model = "bench-upstream" }} ]
 id = "bench-translated"
 pricing = {{ prompt = "0.000001", completion = "0.000002" }}
 routes = [ {{ provider = "bench-anthropic", model = "bench-upstream" }} ]
+
+[[models]]
+id = "bench-anthropic"
+pricing = {{ prompt = "0.000001", completion = "0.000002" }}
+routes = [ {{ provider = "bench-anthropic", model = "bench-upstream" }} ]
+
+[[models]]
+id = "bench-gemini"
+pricing = {{ prompt = "0.000001", completion = "0.000002" }}
+routes = [ {{ provider = "bench-gemini", model = "bench-upstream" }} ]
 
 [[models]]
 id = "bench-slow"

@@ -72,6 +72,22 @@ ANTHROPIC = json.dumps(
 )
 
 
+GEMINI = json.dumps(
+    {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "Hello from the bench."}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 6, "totalTokenCount": 18},
+        "modelVersion": "bench-upstream",
+        "responseId": "bench",
+    }
+)
+
+
 def nginx_conf(port: int, workdir: str) -> str:
     def literal(text: str) -> str:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -103,6 +119,10 @@ http {{
     location = /v1/messages {{
       default_type application/json;
       return 200 {literal(ANTHROPIC)};
+    }}
+    location = /v1beta/models/bench-upstream:generateContent {{
+      default_type application/json;
+      return 200 {literal(GEMINI)};
     }}
   }}
 }}
