@@ -124,9 +124,7 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
                     flush=True,
                 )
         return {
-            "changes": [
-                {"commit": c, "label": label, "sha": shas[c]} for c, label, _ in revisions
-            ],
+            "changes": [{"commit": c, "label": label, "sha": shas[c]} for c, label, _ in revisions],
             "missing": missing,
             "runs": runs,
             "rounds": rounds,

@@ -8,11 +8,16 @@ from patchbay.accounts.keystore import Principal
 from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
 from patchbay.asgi.replies import Reply
+from patchbay.domain.requests import ChatRequest
 from patchbay.protocols.anthropic_messages import decode, encode, stream
 from patchbay.proxy.inbound import Edge, Inbound
 
 EDGE = Edge(encode.encode_response, lambda model: stream.StreamEncoder(model=model))
 FORWARDED = (b"anthropic-version", b"anthropic-beta")
+
+
+def _decode(inbound: Inbound) -> ChatRequest:
+    return decode.decode_request(inbound.body)
 
 
 def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
@@ -26,7 +31,7 @@ def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbo
     require(isinstance(body.get("messages"), list), "messages must be an array", "messages")
     streaming = body.get("stream")
     require(streaming is None or isinstance(streaming, bool), "stream must be a boolean", "stream")
-    headers = {}
+    headers: dict[str, str] = {}
     for name in FORWARDED:
         value = exchange.header(name)
         if value is not None:
@@ -39,8 +44,8 @@ def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbo
         exchange.body_size,
         body["max_tokens"],
         EDGE,
-        lambda: decode.decode_request(body),
-        forward_headers=headers,
+        _decode,
+        forward_headers=headers or None,
     )
 
 

@@ -9,6 +9,7 @@ from patchbay.accounts.keystore import Principal
 from patchbay.api.edge import handle
 from patchbay.api.exchange import Exchange
 from patchbay.asgi.replies import Reply
+from patchbay.domain.requests import ChatRequest
 from patchbay.protocols.openai_chat import decode, encode, stream
 from patchbay.protocols.openai_chat.validate import validate_request
 from patchbay.proxy.inbound import Edge, Inbound
@@ -28,6 +29,10 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _decode(inbound: Inbound) -> ChatRequest:
+    return decode.decode_request(inbound.body)
+
+
 def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
     validate_request(body)
     options = body.get("stream_options")
@@ -40,7 +45,7 @@ def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbo
         exchange.body_size,
         _max_tokens(body),
         EDGES[include],
-        lambda: decode.decode_request(body),
+        _decode,
     )
 
 

@@ -11,6 +11,7 @@ from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
 from patchbay.api.http import error_response
 from patchbay.asgi.replies import Reply
+from patchbay.domain.requests import ChatRequest
 from patchbay.errors import NotFound
 from patchbay.protocols.gemini import decode, encode, stream
 from patchbay.proxy.inbound import Edge, Inbound
@@ -23,6 +24,11 @@ EDGES = {
     )
     for framing in ("sse", "json-array")
 }
+
+
+def _decode(inbound: Inbound) -> ChatRequest:
+    request = decode.decode_request(inbound.body, model=inbound.model)
+    return replace(request, stream=inbound.stream)
 
 
 def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
@@ -45,7 +51,7 @@ def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbo
         exchange.body_size,
         limit if positive_int(limit) else None,
         EDGES[framing],
-        lambda: replace(decode.decode_request(body, model=model), stream=streaming),
+        _decode,
         framing=framing,
         stream_media_type=b"application/json" if framing == "json-array" else None,
     )

@@ -17,6 +17,7 @@ from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
 from patchbay.api.http import client_key, error_response
 from patchbay.asgi.replies import JSONReply, Reply, json_reply
+from patchbay.domain.requests import ChatRequest
 from patchbay.errors import GatewayError
 from patchbay.protocols.common import new_id
 from patchbay.protocols.openai_responses import decode, encode, stream
@@ -38,6 +39,10 @@ def _keeper(gateway: Gateway, principal: Principal, model: str, items: list[Any]
         await gateway.conversations.save(principal.account_id, model, items, response)
 
     return keep
+
+
+def _decode(inbound: Inbound) -> ChatRequest:
+    return decode.decode_request(inbound.body)
 
 
 async def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbound:
@@ -74,7 +79,7 @@ async def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -
         exchange.body_size,
         limit,
         _edge(new_id("resp_")),
-        lambda: decode.decode_request(body),
+        _decode,
         keep=keep,
     )
 

@@ -16,9 +16,8 @@ where the protocol has a slot (``finish``), and pass a stream through while read
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -68,9 +67,8 @@ class StreamParser(Protocol):
     def close(self) -> list[StreamEvent]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """One upstream request, ready to send."""
+class Outbound(NamedTuple):
+    """One upstream request, ready to send (a tuple: built on every call)."""
 
     url: str
     body: bytes
@@ -109,7 +107,12 @@ class NativeWire(Protocol):
     protocol: str  # the client protocol this kind speaks: openai_chat, anthropic, ...
 
     def outbound(
-        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+        self,
+        route: RouteEntry,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        headers: dict[str, str] | None,
     ) -> Outbound: ...
 
     def usage(self, answer: dict[str, Any]) -> Usage | None: ...

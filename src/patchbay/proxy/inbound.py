@@ -4,7 +4,7 @@ needs, and how its protocol renders canonical answers (for translated routes).""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from patchbay.domain.requests import ChatRequest
@@ -33,7 +33,8 @@ class Inbound:
     """One model call as it came in.
 
     ``body`` is the client's JSON as sent: same-protocol routes forward it (only the model
-    rewritten); translated routes ``canonical()`` it, once, when the first one is tried.
+    rewritten); translated routes ``canonical()`` it, once, when the first one is tried, with
+    the protocol's ``decoder`` (a module-level function of the Inbound: no closure per call).
     ``keep`` is awaited with the whole answer object before its last byte is sent (Responses'
     ``store``), so a stored answer is findable the moment the client has it.
     """
@@ -45,8 +46,8 @@ class Inbound:
     body_size: int
     max_output_tokens: int | None
     edge: Edge
-    decode: Callable[[], ChatRequest]
-    forward_headers: dict[str, str] = field(default_factory=dict)
+    decoder: Callable[[Inbound], ChatRequest]
+    forward_headers: dict[str, str] | None = None
     framing: str = "sse"  # sse | json-array (Gemini streams without alt=sse)
     stream_media_type: bytes | None = None
     keep: Keep | None = None
@@ -54,5 +55,5 @@ class Inbound:
 
     def canonical(self) -> ChatRequest:
         if self._canonical is None:
-            self._canonical = self.decode()
+            self._canonical = self.decoder(self)
         return self._canonical

@@ -93,7 +93,12 @@ class GeminiNative:
         self.adapter = adapter
 
     def outbound(
-        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+        self,
+        route: RouteEntry,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        headers: dict[str, str] | None,
     ) -> Outbound:
         adapter = self.adapter
         return Outbound(adapter.url(route, stream), orjson.dumps(body), adapter.headers(route))

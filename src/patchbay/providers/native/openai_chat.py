@@ -107,7 +107,12 @@ class ChatNative:
         self.adapter = adapter
 
     def outbound(
-        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+        self,
+        route: RouteEntry,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        headers: dict[str, str] | None,
     ) -> Outbound:
         payload = dict(body)
         payload["model"] = route.upstream_model

@@ -110,7 +110,12 @@ class ResponsesNative:
         self.adapter = adapter
 
     def outbound(
-        self, route: RouteEntry, body: dict[str, Any], *, stream: bool, headers: dict[str, str]
+        self,
+        route: RouteEntry,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        headers: dict[str, str] | None,
     ) -> Outbound:
         payload = dict(body)
         payload["model"] = route.upstream_model

@@ -1,0 +1,239 @@
+"""The gateway's own CPU per call, measured in-process: the served ASGI app driven directly
+(no HTTP server, no sockets) with the upstream transport answering fixed bodies from memory.
+What remains is Patchbay's own work per call — key lookup, limiter, admission, routing, the
+JSON rewrite, metering and settlement — which wrk runs cannot separate from uvicorn, aiohttp
+and nginx on a shared two-core machine.
+
+    python bench/inprocess.py [--calls 20000] [--concurrency 16] [--src DIR]
+
+``--src`` runs another tree's ``src`` (as gains.py exports them); the output is one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+KEY = "pb-inprocess-admin-0123456789abcdefghijklmnopqrstuvwxyz"
+sys.path.insert(0, str(HERE))
+
+from upstream import bodies  # noqa: E402
+
+CONFIG = """
+[server]
+log_level = "warning"
+
+[[providers]]
+name = "bench"
+kind = "openai"
+base_url = "http://bench.invalid/v1"
+api_key = "sk-bench"
+
+[[providers]]
+name = "bench-anthropic"
+kind = "anthropic"
+base_url = "http://bench.invalid"
+api_key = "sk-bench"
+
+[[providers]]
+name = "bench-gemini"
+kind = "gemini"
+base_url = "http://bench.invalid"
+api_key = "sk-bench"
+
+[[models]]
+id = "bench-model"
+pricing = { prompt = "0.000001", completion = "0.000002" }
+routes = [ { provider = "bench", model = "bench-upstream" } ]
+
+[[models]]
+id = "bench-anthropic"
+pricing = { prompt = "0.000001", completion = "0.000002" }
+routes = [ { provider = "bench-anthropic", model = "bench-upstream" } ]
+
+[[models]]
+id = "bench-gemini"
+pricing = { prompt = "0.000001", completion = "0.000002" }
+routes = [ { provider = "bench-gemini", model = "bench-upstream" } ]
+
+[[models]]
+id = "bench-translated"
+pricing = { prompt = "0.000001", completion = "0.000002" }
+routes = [ { provider = "bench-anthropic", model = "bench-upstream" } ]
+"""
+PROMPT = "Say hello to the bench."
+CALLS: dict[str, tuple[str, dict[str, Any], dict[bytes, bytes]]] = {
+    "chat": (
+        "/v1/chat/completions",
+        {"model": "bench-model", "messages": [{"role": "user", "content": PROMPT}]},
+        {},
+    ),
+    "anthropic": (
+        "/v1/messages",
+        {
+            "model": "bench-anthropic",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": PROMPT}],
+        },
+        {b"anthropic-version": b"2023-06-01"},
+    ),
+    "gemini": (
+        "/v1beta/models/bench-gemini:generateContent",
+        {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]},
+        {},
+    ),
+    "translated": (
+        "/v1/chat/completions",
+        {"model": "bench-translated", "messages": [{"role": "user", "content": PROMPT}]},
+        {},
+    ),
+}
+ANSWERS = {
+    "/v1/chat/completions": bodies.CHAT.encode(),
+    "/v1/messages": bodies.ANTHROPIC.encode(),
+    ":generateContent": bodies.GEMINI.encode(),
+}
+
+
+def patch_transport() -> None:
+    """Every upstream POST answers its fixed body from memory."""
+    from patchbay.upstream import client
+
+    class Whole:
+        def __init__(self, body: bytes) -> None:
+            self.status, self.body, self.content_type = 200, body, "application/json"
+
+    async def post(self: Any, provider: str, url: str, body: bytes, *args: Any, **kw: Any) -> Any:
+        for suffix, answer in ANSWERS.items():
+            if url.endswith(suffix):
+                return Whole(answer)
+        raise AssertionError(url)
+
+    client.UpstreamClient.post = post  # type: ignore[method-assign]
+
+
+async def call(app: Any, path: str, body: bytes, headers: dict[bytes, bytes]) -> int:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", b"Bearer " + KEY.encode()),
+            *headers.items(),
+        ],
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif status != 200 and message.get("body"):
+            print(message["body"][:300], file=sys.stderr)
+
+    await app(scope, receive, send)
+    return status
+
+
+async def credit(settings: Any) -> None:
+    """Points for the admin account, so the priced models are admitted."""
+    from patchbay.db.engine import make_engine, make_sessionmaker
+
+    try:
+        from patchbay.accounts import accounts
+    except ImportError:  # trees before the accounts/ layout
+        from patchbay.services import accounts  # type: ignore[no-redef]
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            admin = await accounts.get_account(session, "admin")
+            await accounts.credit(session, admin, 10**15, "bench")
+    finally:
+        await engine.dispose()
+
+
+async def run(calls: int, concurrency: int) -> dict[str, Any]:
+    from patchbay.app import serving_app
+    from patchbay.settings import load_settings
+
+    data = Path(tempfile.mkdtemp(prefix="patchbay-inprocess-"))
+    (data / "patchbay.toml").write_text(CONFIG)
+    os.environ["PATCHBAY_DATA_DIR"] = str(data)
+    os.environ["PATCHBAY_ADMIN_KEY"] = KEY
+    os.environ["PATCHBAY_DEFAULT_RPM"] = str(10**9)  # the admin key is made with it
+    settings = load_settings(data / "patchbay.toml")
+    from patchbay.cli import main  # noqa: F401  (the same imports as a served worker)
+
+    try:
+        from patchbay.runtime.bootstrap import bootstrap
+    except ImportError:  # trees before the runtime/ layout
+        from patchbay.services.bootstrap import bootstrap  # type: ignore[no-redef]
+    await asyncio.to_thread(bootstrap, settings)
+    await credit(settings)
+    patch_transport()
+    app = serving_app(settings)
+    inner = app.app
+    results: dict[str, Any] = {}
+    async with inner.router.lifespan_context(inner):
+        app._gateway = inner.state.gateway
+        admin = inner.state.gateway
+        await admin.keys.authenticate(KEY)
+        for name, (path, payload, headers) in CALLS.items():
+            body = json.dumps(payload).encode()
+            for _ in range(200):  # warm up
+                status = await call(app, path, body, headers)
+                assert status == 200, (name, status)
+            queue = iter(range(calls))
+
+            async def worker(
+                path: str = path, body: bytes = body, headers: Any = headers, queue: Any = queue
+            ) -> None:
+                for _ in queue:
+                    status = await call(app, path, body, headers)
+                    assert status == 200, status
+
+            start_cpu, start = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start
+            results[name] = {"cpu_us": cpu / calls * 1e6, "wall_us": wall / calls * 1e6}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--src", type=Path)
+    args = parser.parse_args()
+    if args.src:
+        sys.path.insert(0, str(args.src / "src"))
+    else:
+        sys.path.insert(0, str(HERE.parent / "src"))
+    import uvloop
+
+    uvloop.install()
+    print(json.dumps(asyncio.run(run(args.calls, args.concurrency))))
+
+
+if __name__ == "__main__":
+    main()
