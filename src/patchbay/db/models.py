@@ -162,6 +162,49 @@ class StoredResponse(Base):
     __table_args__ = (Index("ix_stored_responses_account", "account_id"),)
 
 
+class VideoTask(Base):
+    """An asynchronous video generation task (``/v1/videos``): owned by one account, charged
+    once when it completes (``query_id`` links the charge), never when it fails."""
+
+    __tablename__ = "video_tasks"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(100))  # the route's provider name
+    upstream_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | in_progress | completed | failed
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # the client's parameters
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # last upstream view
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    query_id: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)  # Unix ms
+    updated_at: Mapped[int] = mapped_column(BigInteger)  # Unix ms
+    completed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    __table_args__ = (Index("ix_video_tasks_account", "account_id", "created_at"),)
+
+
+class RedemptionCode(Base):
+    """A top-up code (seed 001's Redemption): redeemed at most once, by one account; stored
+    as a hash, the code itself shown once when created."""
+
+    __tablename__ = "redemption_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hint: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="unused")  # unused | used | disabled
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    redeemed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    __table_args__ = (Index("ix_redemption_codes_status", "status"),)
+
+
 class ClusterState(Base):
     """Version counters that tell every worker and instance when to drop a cache."""
 
@@ -180,6 +223,8 @@ __all__ = [
     "Model",
     "ModelRoute",
     "Provider",
+    "RedemptionCode",
     "StoredResponse",
     "UsageEntry",
+    "VideoTask",
 ]
