@@ -27,6 +27,7 @@ from tests.conftest import POSTGRES_URL, require_service
 TABLES = {
     "video_tasks",
     "redemption_codes",
+    "console_sessions",
     "accounts",
     "api_keys",
     "ledger_entries",

@@ -205,6 +205,19 @@ class RedemptionCode(Base):
     __table_args__ = (Index("ix_redemption_codes_status", "status"),)
 
 
+class ConsoleSession(Base):
+    """A signed-in console session: the cookie carries a random token, this row its hash."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_console_sessions_account", "account_id"),)
+
+
 class ClusterState(Base):
     """Version counters that tell every worker and instance when to drop a cache."""
 
@@ -219,6 +232,7 @@ __all__ = [
     "Base",
     "Bot",
     "ClusterState",
+    "ConsoleSession",
     "LedgerEntry",
     "Model",
     "ModelRoute",

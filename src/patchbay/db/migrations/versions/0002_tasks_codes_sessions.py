@@ -1,4 +1,4 @@
-"""video tasks and redemption codes
+"""video tasks, redemption codes and console sessions
 
 Revision ID: 0002
 Revises: 0001
@@ -56,9 +56,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("code_hash"),
     )
     op.create_index("ix_redemption_codes_status", "redemption_codes", ["status"])
+    op.create_table(
+        "console_sessions",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("api_key_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    op.create_index("ix_console_sessions_account", "console_sessions", ["account_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_console_sessions_account", table_name="console_sessions")
+    op.drop_table("console_sessions")
     op.drop_index("ix_redemption_codes_status", table_name="redemption_codes")
     op.drop_table("redemption_codes")
     op.drop_index("ix_video_tasks_account", table_name="video_tasks")
