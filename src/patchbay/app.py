@@ -13,7 +13,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from patchbay.api import admin, anthropic, bots, chat, gemini, health, models, responses, usage
+from patchbay.api import (
+    admin,
+    anthropic,
+    bots,
+    chat,
+    gemini,
+    health,
+    models,
+    redemptions,
+    responses,
+    usage,
+)
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.hot_paths import Endpoint, HotPaths
 from patchbay.api.http import error_response
@@ -115,6 +126,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/healthz", _endpoint(health.healthz), methods=["GET"])
     app.add_route("/readyz", _endpoint(health.readyz), methods=["GET"])
     app.include_router(admin.router)
+    app.include_router(redemptions.admin_router)
+    app.include_router(redemptions.router)
     app.add_exception_handler(GatewayError, _handler(_gateway_error))
     app.add_exception_handler(RequestValidationError, _handler(_validation_error))
     app.add_exception_handler(HTTPException, _handler(_http_error))

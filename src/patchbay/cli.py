@@ -29,6 +29,8 @@ models_app = typer.Typer(help="Inspect the model catalog.", no_args_is_help=True
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+redemptions_app = typer.Typer(help="Redemption (top-up) codes.", no_args_is_help=True)
+app.add_typer(redemptions_app, name="redemptions")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -299,6 +301,50 @@ def models_list(config: ConfigOpt = None) -> None:
         pricing = ", ".join(f"{k}={v}" for k, v in (m["pricing"] or {}).items() if v) or "free"
         routes = ", ".join(f"{r['provider']}:{r['model']}" for r in m["routes"]) or "—"
         table.add_row(m["id"], m["owned_by"], "yes" if m["is_public"] else "no", pricing, routes)
+    console.print(table)
+
+
+@redemptions_app.command("create")
+def redemptions_create(
+    points: Annotated[int, typer.Option(min=1, help="Points each code tops up.")],
+    count: Annotated[int, typer.Option(min=1, max=1000, help="How many codes.")] = 1,
+    expires_in_days: Annotated[float | None, typer.Option(min=0, help="Valid this long.")] = None,
+    name: Annotated[str | None, typer.Option(help="A label for the batch.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create redemption codes; the codes are printed once."""
+    from datetime import timedelta
+
+    from patchbay.accounts import redemptions
+
+    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+
+    async def work(session: Any) -> Any:
+        return await redemptions.create_codes(
+            session, points=points, count=count, expires_at=expires, name=name
+        )
+
+    made = run_db(settings_or_exit(config), work)
+    console.print(f"created {len(made)} code(s) of {points} points. Shown only now:")
+    for new in made:
+        console.print(new.code, soft_wrap=True, highlight=False)
+
+
+@redemptions_app.command("list")
+def redemptions_list(config: ConfigOpt = None) -> None:
+    """List redemption codes (never the codes themselves)."""
+    from patchbay.accounts import redemptions
+
+    async def work(session: Any) -> Any:
+        return [redemptions.code_json(r) for r in await redemptions.list_codes(session)]
+
+    table = Table("id", "name", "hint", "points", "status", "expires", "redeemed by")
+    for c in run_db(settings_or_exit(config), work):
+        by = str(c["redeemed_by"]) if c["redeemed_by"] is not None else "—"
+        expires = c["expires_at"][:16].replace("T", " ") if c["expires_at"] else "—"
+        table.add_row(
+            str(c["id"]), c["name"] or "—", c["hint"], str(c["points"]), c["status"], expires, by
+        )
     console.print(table)
 
 
