@@ -21,6 +21,11 @@ class Usage:
     estimated: bool = False
 
     @property
+    def reported(self) -> bool:
+        """False for ``UNREPORTED``: an answer that came with no usage at all."""
+        return not (self.estimated and self.total_tokens == 0)
+
+    @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
@@ -33,3 +38,6 @@ class Usage:
             image_tokens=self.image_tokens + other.image_tokens,
             estimated=self.estimated or other.estimated,
         )
+
+
+UNREPORTED = Usage(estimated=True)  # the upstream's answer carried no usage: count it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from patchbay.accounts.keystore import Principal
 from patchbay.catalog.entries import ModelEntry, RouteEntry
@@ -25,7 +26,8 @@ class Call:
     stream: bool
     route: RouteEntry | None = None
     usage: Usage | None = None
-    prompt_estimate: int = 0  # tokens, from the request body's size (for holds and estimates)
+    prompt_estimate: int = 0  # tokens, from the request body's size (for holds)
+    prompt: Any = None  # the request body, counted only if the upstream reports no usage
     max_output_tokens: int | None = None
     token_estimate: int | None = None  # what the tpm window was charged at admission
     streamed_tokens: int = 0  # output tokens counted by the gateway as they passed

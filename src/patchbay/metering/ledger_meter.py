@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from patchbay.accounting import bpe
 from patchbay.accounting.pricing import Pricing, cost, hold_cost, points
 from patchbay.domain.usage import Usage
 from patchbay.errors import InsufficientQuota
@@ -88,9 +89,8 @@ class LedgerMeter:
             return call.usage
         if call.streamed_tokens == 0:
             return None  # nothing was produced: nothing to charge
-        return Usage(
-            input_tokens=call.prompt_estimate, output_tokens=call.streamed_tokens, estimated=True
-        )
+        prompt = bpe.count_json(call.prompt) if call.prompt is not None else call.prompt_estimate
+        return Usage(input_tokens=prompt, output_tokens=call.streamed_tokens, estimated=True)
 
     def settle(self, call: Call) -> None:
         if call.settled or not call.admitted:

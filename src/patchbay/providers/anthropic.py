@@ -28,7 +28,7 @@ from patchbay.domain.messages import (
 )
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
-from patchbay.domain.usage import Usage
+from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import dump_arguments, parse_arguments, split_data_url
 from patchbay.protocols.sse import SSEParser
 from patchbay.providers.base import HTTPAdapter
@@ -190,7 +190,7 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         model=body.get("model", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=STOP.get(body.get("stop_reason") or "end_turn", "stop"),
-        usage=usage_of(body.get("usage") or {}),
+        usage=usage_of(body["usage"]) if isinstance(body.get("usage"), dict) else UNREPORTED,
     )
 
 

@@ -32,7 +32,7 @@ from patchbay.domain.messages import (
 )
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
-from patchbay.domain.usage import Usage
+from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import (
     dump_arguments,
     gemini_call_id,
@@ -202,7 +202,7 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         model=body.get("modelVersion", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=finish_of(candidate.get("finishReason"), calls),
-        usage=usage_of(body.get("usageMetadata") or {}),
+        usage=usage_of(meta) if isinstance(meta := body.get("usageMetadata"), dict) else UNREPORTED,
     )
 
 

@@ -31,7 +31,7 @@ from patchbay.domain.messages import (
 )
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
-from patchbay.domain.usage import Usage
+from patchbay.domain.usage import UNREPORTED
 from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.openai_usage import usage_from_openai_chat
 from patchbay.protocols.sse import SSEParser
@@ -175,7 +175,7 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         model=body.get("model", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=FINISH.get(choice.get("finish_reason") or "stop", "stop"),
-        usage=usage_from_openai_chat(body.get("usage")) or Usage(),
+        usage=usage_from_openai_chat(body.get("usage")) or UNREPORTED,
         created=int(body.get("created") or 0),
     )
 

@@ -32,7 +32,7 @@ from patchbay.domain.messages import (
 )
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
-from patchbay.domain.usage import Usage
+from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.sse import SSEParser
 from patchbay.providers.base import HTTPAdapter
@@ -180,7 +180,7 @@ def parse_response(body: dict[str, Any]) -> ChatResponse:
         model=body.get("model", ""),
         message=Message(role="assistant", parts=tuple(parts)),
         finish_reason=finish_of(body, parts),
-        usage=usage_of(body.get("usage")),
+        usage=usage_of(body["usage"]) if isinstance(body.get("usage"), dict) else UNREPORTED,
         created=int(body.get("created_at") or 0),
     )
 

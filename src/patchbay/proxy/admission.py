@@ -42,6 +42,7 @@ async def open_call(
         protocol=inbound.protocol,
         stream=inbound.stream,
         prompt_estimate=prompt_estimate,
+        prompt=inbound.body,
         max_output_tokens=inbound.max_output_tokens,
         token_estimate=token_estimate if principal.tpm else None,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable
 from decimal import Decimal
 
-from patchbay.accounting.tokens import count_text
+from patchbay.accounting import bpe
 from patchbay.asgi.replies import BytesReply, JSONReply, Reply
 from patchbay.asgi.sse import SSEResponse
 from patchbay.catalog.entries import RouteEntry
@@ -43,7 +43,7 @@ class CallTally:
         self.settle = settle
 
     def count(self, text: str) -> None:
-        self.call.streamed_tokens += count_text(text)
+        self.call.streamed_tokens += bpe.count(text)
 
     def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
         call = self.call
@@ -81,8 +81,9 @@ async def forward(
         answer = parse_json_object(provider.name, response.body)
         usage = native.usage(answer)
         if usage is None:  # counted by the gateway, and marked so
-            produced = count_text(native.text(answer))
-            usage = Usage(input_tokens=call.prompt_estimate, output_tokens=produced, estimated=True)
+            produced = bpe.count(native.text(answer))
+            prompt = bpe.count_json(inbound.body)
+            usage = Usage(input_tokens=prompt, output_tokens=produced, estimated=True)
         call.usage = usage
         settle(call)
         body = native.finish(

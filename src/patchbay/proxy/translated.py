@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import replace
 
-from patchbay.accounting.tokens import count_text
+from patchbay.accounting import bpe
 from patchbay.asgi.replies import Reply, json_reply
 from patchbay.asgi.sse import SSEResponse
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.events import StreamError, StreamEvent, TextDelta, ToolCallDelta, UsageReport
+from patchbay.domain.messages import ReasoningPart, TextPart, ToolCall
+from patchbay.domain.responses import ChatResponse
+from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.metering.call import Call
 from patchbay.protocols.base import StreamEncoder
@@ -39,7 +42,7 @@ async def serve(
             media_type=inbound.stream_media_type,
         )
     answer = await kind.complete(transport, route, request)
-    call.usage = answer.usage
+    call.usage = answer.usage if answer.usage.reported else _counted(inbound, answer)
     settle(call)
     data = edge.encode(replace(answer, model=call.model.id))
     if edge.with_cost and isinstance(data.get("usage"), dict):
@@ -47,6 +50,16 @@ async def serve(
     if inbound.keep is not None:
         await inbound.keep(data)
     return json_reply(data)
+
+
+def _counted(inbound: Inbound, answer: ChatResponse) -> Usage:
+    """The usage of an answer that reported none, counted by the gateway."""
+    produced = "".join(
+        p.text if isinstance(p, TextPart | ReasoningPart) else p.arguments
+        for p in answer.message.parts
+        if isinstance(p, TextPart | ReasoningPart | ToolCall)
+    )
+    return Usage(bpe.count_json(inbound.body), bpe.count(produced), estimated=True)
 
 
 async def encode_events(
@@ -65,9 +78,9 @@ async def encode_events(
                 settle(call)
                 event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
             elif isinstance(event, TextDelta):
-                call.streamed_tokens += count_text(event.text)
+                call.streamed_tokens += bpe.count(event.text)
             elif isinstance(event, ToolCallDelta):
-                call.streamed_tokens += count_text(event.arguments)
+                call.streamed_tokens += bpe.count(event.arguments)
             out = encode(event)
             if encoder.final is not None and keep is not None:
                 final, encoder.final = encoder.final, None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from patchbay.accounting import bpe
 from patchbay.accounts import usage_history
 from patchbay.accounts.keystore import KeyStore
 from patchbay.catalog.listing import ListingCache
@@ -83,6 +84,7 @@ class Gateway:
             redis=redis,
         )
         await gateway.reload_catalog()
+        await asyncio.to_thread(bpe.encoding)  # the tokenizer, loaded before the first call
         await meter.start()
         gateway.watcher = versions.VersionWatcher(
             sessions,
