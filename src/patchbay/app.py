@@ -32,6 +32,8 @@ from patchbay.asgi.replies import JSONReply
 from patchbay.errors import GatewayError, InvalidRequest, NotFound
 from patchbay.errors import GatewayError as _Base
 from patchbay.gc_policy import settle_after_startup
+from patchbay.observability.http import RequestIds, metrics_endpoint
+from patchbay.observability.instrument import Observer
 from patchbay.protocols.envelopes import protocol_for_path
 from patchbay.runtime.gateway import Gateway
 from patchbay.settings import Settings, load_settings
@@ -101,11 +103,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = await Gateway.start(settings)
+        app.state.observer = Observer(app.state.gateway)  # metrics, request ids and lines
+        app.state.observer.start()
         settle_after_startup()
         try:
             yield
         finally:
             await app.state.gateway.stop()
+            await app.state.observer.stop()
 
     app = FastAPI(
         title="Patchbay",
@@ -125,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/usage/points_history", _endpoint(usage.points_history), methods=["GET"])
     app.add_route("/healthz", _endpoint(health.healthz), methods=["GET"])
     app.add_route("/readyz", _endpoint(health.readyz), methods=["GET"])
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"])
     app.include_router(admin.router)
     app.include_router(redemptions.admin_router)
     app.include_router(redemptions.router)
@@ -133,6 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(HTTPException, _handler(_http_error))
     app.add_exception_handler(Exception, _handler(_unexpected))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIds)
     return app
 
 

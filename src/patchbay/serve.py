@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import logging.config
 import os
 import signal
 from pathlib import Path
@@ -11,10 +11,12 @@ import uvicorn
 from rich.console import Console
 
 from patchbay.errors import GatewayError
+from patchbay.observability import logs, multiproc
 from patchbay.runtime.bootstrap import ADMIN_KEY_FILE, bootstrap
 from patchbay.settings import Settings
 
 ENV_OVERRIDES = ("host", "port", "workers")
+METRICS_DIR = "metrics"  # in the data dir: one sub-directory per port, emptied at each start
 
 
 def _export(settings: Settings, config: Path | None) -> None:
@@ -31,9 +33,10 @@ def _stopped(signum: int, frame: object) -> None:
 
 
 def run(settings: Settings, config: Path | None, console: Console, err: Console) -> int:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_config = logs.dict_config(settings.log_level, settings.log_format)
+    logging.config.dictConfig(log_config)
+    # before any worker (or this process, with one worker) imports prometheus_client
+    multiproc.prepare(settings.data_dir / METRICS_DIR / str(settings.port))
     try:
         result = bootstrap(settings)
     except GatewayError as exc:
@@ -68,6 +71,7 @@ def run(settings: Settings, config: Path | None, console: Console, err: Console)
         lifespan="on",
         access_log=False,
         log_level=settings.log_level,
+        log_config=log_config,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
         server_header=False,
         proxy_headers=False,

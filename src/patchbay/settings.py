@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * MIB, ge=1024)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
     log_level: str = "info"
+    log_format: str = "text"  # text | json: one JSON object per line
     # [storage]
     data_dir: Path = Path("data")
     database_url: str | None = None
@@ -58,6 +59,14 @@ class Settings(BaseSettings):
     def _fail_mode(cls, value: str) -> str:
         if value not in ("open", "closed"):
             raise ValueError("must be 'open' or 'closed'")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in ("text", "json"):
+            raise ValueError("must be 'text' or 'json'")
         return value
 
     @field_validator("log_level")

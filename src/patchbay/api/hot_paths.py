@@ -18,9 +18,11 @@ from patchbay.api.exchange import ClientGone, Exchange
 from patchbay.api.http import error_response
 from patchbay.asgi.replies import Reply
 from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.observability.trace import begin
 from patchbay.protocols.envelopes import protocol_for_path
 
 if TYPE_CHECKING:
+    from patchbay.observability.instrument import Observer
     from patchbay.runtime.gateway import Gateway
 
 log = logging.getLogger("patchbay")
@@ -34,6 +36,7 @@ class HotPaths:
         self.exact = exact  # path -> endpoint, all POST
         self.gemini = gemini
         self._gateway: Gateway | None = None
+        self._observer: Observer | None = None
 
     def _route(self, scope: Scope) -> tuple[Endpoint, dict[str, str] | None] | None:
         path = scope["path"]
@@ -60,6 +63,10 @@ class HotPaths:
         gateway = self._gateway
         if gateway is None:  # set by the lifespan before the first request
             gateway = self._gateway = self.app.state.gateway  # type: ignore[attr-defined]
+        observer = self._observer
+        if observer is None:  # set by the lifespan too
+            observer = self._observer = self.app.state.observer  # type: ignore[attr-defined]
+        trace = begin(scope)  # the request id and clock (metrics, the request line)
         try:
             reply = await endpoint(Exchange(gateway, scope, receive, params))
         except ClientGone:
@@ -70,4 +77,14 @@ class HotPaths:
             log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], scope["path"])
             failure = GatewayError("the gateway failed to handle this request")
             reply = error_response(failure, protocol_for_path(scope["path"]))
-        await reply(scope, receive, send)
+        overhead = trace.overhead_s()  # before the head is sent: a stream's relay is upstream
+        reply.add_raw_headers(observer.headers(trace))
+        status = getattr(reply, "status_code", None)  # None: a stream, answered 200
+        if status is None:
+            observer.stream_started()
+        try:
+            await reply(scope, receive, send)
+        finally:
+            if status is None:
+                observer.stream_ended()
+            observer.finish(trace, status or 200, overhead)

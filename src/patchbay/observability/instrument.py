@@ -1,0 +1,210 @@
+"""Observing a running gateway without touching its request path's code.
+
+``Observer(gateway)`` wraps three of the gateway's parts by composition — each wrapper has the
+interface of what it wraps and passes anything else through:
+
+- the pipeline's meter: ``admit`` ties the metered call to the current request's trace,
+  ``settle`` counts its tokens and points;
+- the pipeline's upstream transport: the time each upstream call takes (to the head, for a
+  stream) is added to the trace and to the upstream histogram;
+- the meter's settlement writer: how long each batch takes to write.
+
+The model-call edge (``api.hot_paths``) opens the trace, puts ``x-request-id`` and
+``x-patchbay-overhead-ms`` on the answer, and calls ``finish`` once the answer is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from patchbay.observability import logs, metrics
+from patchbay.observability.trace import CURRENT, RequestTrace
+
+RawHeaders = list[tuple[bytes, bytes]]
+log = logging.getLogger("patchbay")
+
+
+class _Delegate:
+    """Anything not overridden reaches the wrapped object."""
+
+    def __init__(self, inner: Any, tally: metrics.Tally) -> None:
+        self._inner = inner
+        self._tally = tally
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class ObservedMeter(_Delegate):
+    def admit(self, call: Any) -> None:
+        self._inner.admit(call)
+        trace = CURRENT.get()
+        if trace is not None:
+            trace.call = call
+
+    def settle(self, call: Any) -> None:
+        if call.settled:
+            self._inner.settle(call)
+            return
+        self._inner.settle(call)
+        if call.settled:
+            usage = call.usage
+            if usage is not None:
+                tokens_in, tokens_out = usage.input_tokens, usage.output_tokens
+            else:
+                tokens_in, tokens_out = 0, call.streamed_tokens
+            self._tally.usage(call.model.id, tokens_in, tokens_out, call.cost_points or 0)
+
+
+class TimedTransport(_Delegate):
+    async def post(self, provider: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await self._inner.post(provider, *args, **kwargs)
+        finally:
+            self._spent(provider, time.perf_counter() - start)
+
+    async def open_stream(self, provider: str, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await self._inner.open_stream(provider, *args, **kwargs)
+        finally:
+            self._spent(provider, time.perf_counter() - start)
+
+    def _spent(self, provider: str, seconds: float) -> None:
+        self._tally.upstream_time(provider, seconds)
+        trace = CURRENT.get()
+        if trace is not None:
+            trace.upstream_s += seconds
+
+
+class TimedWriter(_Delegate):
+    async def write(self, charges: list[Any], *, check_written: bool) -> Any:
+        start = time.perf_counter()
+        try:
+            return await self._inner.write(charges, check_written=check_written)
+        finally:
+            self._tally.writes.add(time.perf_counter() - start)
+
+
+def _protocol_of(path: str) -> str:
+    """A call's protocol when it was refused before it was metered (no ``Call``)."""
+    if path.startswith("/v1/chat/"):
+        return "openai_chat"
+    if path.startswith("/v1/responses"):
+        return "openai_responses"
+    if path.startswith("/v1/messages"):
+        return "anthropic"
+    if ":" in path:
+        return "gemini"
+    return "other"
+
+
+def _route(call: Any) -> str:
+    route = call.route
+    if route is None:
+        return ""
+    return f"{route.provider.name}:{route.upstream_model}"
+
+
+class Observer:
+    def __init__(self, gateway: Any) -> None:
+        self.tally = metrics.Tally()
+        self._gateway = gateway
+        pipeline, meter = gateway.pipeline, gateway.meter
+        pipeline.meter = ObservedMeter(pipeline.meter, self.tally)
+        pipeline.transport = TimedTransport(pipeline.transport, self.tally)
+        meter.writer = TimedWriter(meter.writer, self.tally)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.push()
+        metrics.worker_exited()
+
+    def push(self) -> None:
+        metrics.push(self.tally, len(self._gateway.meter.queue))
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(metrics.PUSH_PERIOD_S)
+            try:
+                self.push()
+            except Exception:  # a metrics fault must never stop the gateway
+                log.warning("could not update the metrics", exc_info=True)
+
+    def render(self) -> tuple[bytes, str]:
+        self.push()  # this worker's own figures are exact at every scrape
+        return metrics.render()
+
+    @staticmethod
+    def headers(trace: RequestTrace) -> RawHeaders:
+        """The answer's ``x-request-id`` and ``x-patchbay-overhead-ms`` (before it is sent)."""
+        overhead = trace.overhead_s() * 1000
+        return [
+            (b"x-request-id", trace.request_id.encode()),
+            (b"x-patchbay-overhead-ms", f"{overhead:.3f}".encode()),
+        ]
+
+    def stream_started(self) -> None:
+        self.tally.streams += 1
+
+    def stream_ended(self) -> None:
+        self.tally.streams -= 1
+
+    def finish(self, trace: RequestTrace, status: int, overhead_s: float) -> None:
+        """Count the answered model call and write its request line."""
+        call = trace.call
+        if call is None:
+            model = route = ""
+            protocol = trace.protocol = _protocol_of(trace.path)
+            if status == 429:
+                self.tally.refusal(protocol)
+        else:
+            model, route = call.model.id, _route(call)
+            protocol = trace.protocol = call.protocol
+        self.tally.request((model, route, protocol, str(status)), overhead_s)
+        if logs.REQUESTS.isEnabledFor(logging.INFO):
+            logs.request_line(_fields(trace, status, overhead_s))
+
+
+def _fields(trace: RequestTrace, status: int, overhead_s: float) -> dict[str, Any]:
+    now = time.perf_counter()
+    fields: dict[str, Any] = {
+        "request_id": trace.request_id,
+        "method": trace.method,
+        "path": trace.path,
+        "protocol": trace.protocol or None,
+        "status": status,
+    }
+    call = trace.call
+    if call is not None:
+        usage = call.usage
+        fields.update(
+            model=call.model.id,
+            route=_route(call) or None,
+            stream=call.stream,
+            account_id=call.principal.account_id,
+            key_id=call.principal.key_id,
+            input_tokens=usage.input_tokens if usage is not None else None,
+            output_tokens=usage.output_tokens if usage is not None else call.streamed_tokens,
+            estimated=usage.estimated if usage is not None else None,
+            points=call.cost_points,
+            query_id=call.query_id,
+        )
+    fields.update(
+        overhead_ms=round(overhead_s * 1000, 3),
+        upstream_ms=round(trace.upstream_s * 1000, 3),
+        duration_ms=round((now - trace.start) * 1000, 3),
+    )
+    return fields
