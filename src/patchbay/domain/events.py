@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from patchbay.domain.messages import Extras
 from patchbay.domain.responses import FinishReason
@@ -41,6 +42,8 @@ class ToolCallStart:
     id: str
     name: str
     extras: Extras = field(default_factory=dict)
+    kind: Literal["function", "custom"] = "function"  # custom: the deltas are free-form input
+    namespace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

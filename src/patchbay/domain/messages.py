@@ -33,13 +33,30 @@ class ImagePart:
 
 
 @dataclass(frozen=True, slots=True)
+class FilePart:
+    """A document or an audio clip: inline base64 ``data``, a ``url``, or a provider's
+    ``file_id``; ``media_type`` says what it is (``application/pdf``, ``audio/wav``, …)."""
+
+    data: str | None = None
+    url: str | None = None
+    file_id: str | None = None
+    media_type: str | None = None
+    filename: str | None = None
+    extras: Extras = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A call the model asks for; ``arguments`` is the raw JSON text, never re-serialised."""
+    """A call the model asks for; ``arguments`` is the raw JSON text, never re-serialised
+    (for a ``custom`` tool: its free-form input). ``namespace`` is the client's namespace of
+    the tool, ``name`` then the tool's own name inside it."""
 
     id: str
     name: str
     arguments: str
     extras: Extras = field(default_factory=dict)
+    kind: Literal["function", "custom"] = "function"
+    namespace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +64,7 @@ class ToolResult:
     """What the caller's tool answered to the call ``call_id``."""
 
     call_id: str
-    content: tuple[TextPart | ImagePart, ...]
+    content: tuple[TextPart | ImagePart | FilePart, ...]
     name: str | None = None
     is_error: bool = False
     extras: Extras = field(default_factory=dict)
@@ -60,7 +77,7 @@ class ReasoningPart:
     extras: Extras = field(default_factory=dict)
 
 
-Part = TextPart | ImagePart | ToolCall | ToolResult | ReasoningPart
+Part = TextPart | ImagePart | FilePart | ToolCall | ToolResult | ReasoningPart
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,28 @@ from typing import Any, Literal
 
 from patchbay.domain.messages import Extras, Message, TextPart
 
+ToolKind = Literal["function", "custom", "hosted"]
+HOSTED_WEB_SEARCH = "web_search"
+
 
 @dataclass(frozen=True, slots=True)
 class ToolDefinition:
+    """A tool the model may call.
+
+    ``function``: JSON-schema arguments. ``custom``: one free-form string input (OpenAI's
+    custom tools, e.g. Codex's ``apply_patch``); ``extras["format"]`` keeps its grammar.
+    ``hosted``: a tool the upstream runs itself; ``name`` says which (``web_search``).
+    ``namespace`` is the client's group (Responses namespace tools): ``name`` is then the
+    flattened, reversible wire name ``<namespace>__<tool>`` (see ``domain.tools``).
+    """
+
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None  # JSON Schema
     strict: bool | None = None
     extras: Extras = field(default_factory=dict)
+    kind: ToolKind = "function"
+    namespace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +68,9 @@ class ChatRequest:
     temperature: float | None = None
     top_p: float | None = None
     stop: tuple[str, ...] = ()
-    reasoning_effort: str | None = None
+    reasoning_effort: str | None = None  # none | minimal | low | medium | high | xhigh | max
+    thinking_budget: int | None = None  # tokens, when the client gave a budget
+    reasoning_summary: bool = False  # the client asked to see the reasoning (summaries)
     stream: bool = False
     user: str | None = None
     extras: Extras = field(default_factory=dict)

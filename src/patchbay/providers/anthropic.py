@@ -18,6 +18,7 @@ from patchbay.domain.events import (
     UsageReport,
 )
 from patchbay.domain.messages import (
+    FilePart,
     ImagePart,
     Message,
     Part,
@@ -31,6 +32,7 @@ from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import dump_arguments, parse_arguments, split_data_url
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
 VERSION = "2023-06-01"
@@ -66,6 +68,30 @@ def image_block(image: ImagePart) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": image.url}}
 
 
+WEB_SEARCH_TOOL = "web_search_20250305"
+WEB_SEARCH_KEYS = ("max_uses", "allowed_domains", "blocked_domains", "user_location")
+MIN_THINKING = 1024
+JSON_OBJECT_HINT = "Answer with one JSON object and nothing else."
+
+
+def document_block(part: FilePart) -> dict[str, Any] | None:
+    media = part.media_type or "application/pdf"
+    if media.startswith("audio/"):
+        return None  # Anthropic takes no audio (docs/translation.md)
+    if part.data:
+        source: dict[str, Any] = {"type": "base64", "media_type": media, "data": part.data}
+    elif part.url:
+        source = {"type": "url", "url": part.url}
+    elif part.file_id:
+        source = {"type": "file", "file_id": part.file_id}
+    else:
+        return None
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if part.filename:
+        block["title"] = part.filename
+    return block
+
+
 def content_blocks(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for p in parts:
@@ -74,13 +100,17 @@ def content_blocks(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
                 blocks.append({"type": "text", "text": p.text})
         elif isinstance(p, ImagePart):
             blocks.append(image_block(p))
+        elif isinstance(p, FilePart):
+            document = document_block(p)
+            if document is not None:
+                blocks.append(document)
         elif isinstance(p, ToolCall):
             blocks.append(
                 {
                     "type": "tool_use",
                     "id": p.id,
                     "name": p.name,
-                    "input": parse_arguments(p.arguments),
+                    "input": parse_arguments(shaping.call_arguments(p)),
                 }
             )
         elif isinstance(p, ToolResult):
@@ -93,22 +123,43 @@ def content_blocks(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
             if p.is_error:
                 block["is_error"] = True
             blocks.append(block)
-        elif isinstance(p, ReasoningPart) and p.signature:
-            blocks.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
+        elif isinstance(p, ReasoningPart):
+            redacted = (p.extras.get("anthropic") or {}).get("redacted")
+            if redacted:
+                blocks.append({"type": "redacted_thinking", "data": redacted})
+            elif p.signature:  # Anthropic's own thinking, signed: it goes back as it came
+                blocks.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
     return blocks
 
 
+def _calls_tools(turn: dict[str, Any]) -> bool:
+    return turn["role"] == "assistant" and any(b["type"] == "tool_use" for b in turn["content"])
+
+
 def encode_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
-    """Canonical messages → Anthropic turns; tool results ride in user turns, merged."""
+    """Canonical messages → Anthropic turns: tool results ride in user turns, merged;
+    system/developer messages stay in place as ``system`` turns, except between a tool call
+    and its results (which must follow it), where they wait until after the results."""
     out: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
     for message in messages:
+        if message.role in ("system", "developer"):
+            turn = {"role": "system", "content": [{"type": "text", "text": message.text()}]}
+            if out and _calls_tools(out[-1]):
+                waiting.append(turn)
+            else:
+                out.append(turn)
+            continue
         role = "assistant" if message.role == "assistant" else "user"
         blocks = content_blocks(message.parts)
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(blocks)
         else:
             out.append({"role": role, "content": blocks})
-    return out
+        if waiting and role == "user":
+            out += waiting
+            waiting = []
+    return out + waiting
 
 
 def _tool_choice(req: ChatRequest) -> dict[str, Any] | None:
@@ -126,34 +177,73 @@ def _tool_choice(req: ChatRequest) -> dict[str, Any] | None:
     return result
 
 
+def _tools(req: ChatRequest) -> list[dict[str, Any]]:
+    tools: list[dict[str, Any]] = [
+        {
+            k: v
+            for k, v in (
+                ("name", t.name),
+                ("description", t.description),
+                ("input_schema", t.parameters or {"type": "object", "properties": {}}),
+            )
+            if v is not None
+        }
+        for t in shaping.function_tools(req)
+    ]
+    search = shaping.web_search(req)
+    if search is not None:
+        config = search.extras.get("web_search")
+        config = config if isinstance(config, dict) else {}
+        filters: dict[str, Any] = (
+            config["filters"] if isinstance(config.get("filters"), dict) else {}
+        )
+        tool = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
+        tool.update({k: config[k] for k in WEB_SEARCH_KEYS if k in config})
+        if "allowed_domains" in filters:
+            tool["allowed_domains"] = filters["allowed_domains"]
+        tools.append(tool)
+    return tools
+
+
+def _thinking(req: ChatRequest, max_tokens: int) -> tuple[dict[str, Any] | None, int]:
+    """Anthropic's thinking for the request's reasoning settings, and the max_tokens to send
+    (thinking counts inside it, so it grows by the budget)."""
+    budget = shaping.budget(req)
+    choice = req.tool_choice
+    if budget is None or (choice is not None and choice.mode in ("required", "tool")):
+        return None, max_tokens  # a forced tool call and thinking do not go together
+    budget = max(MIN_THINKING, budget)
+    return {"type": "enabled", "budget_tokens": budget}, max_tokens + budget
+
+
 def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
+    conversation, moved = shaping.with_user_turn(req, req.messages)
+    max_tokens = req.max_output_tokens if req.max_output_tokens is not None else DEFAULT_MAX_TOKENS
+    thinking, max_tokens = _thinking(req, max_tokens)
     body: dict[str, Any] = {
         "model": upstream_model,
-        "max_tokens": req.max_output_tokens or DEFAULT_MAX_TOKENS,
-        "messages": encode_messages(req.messages),
+        "max_tokens": max_tokens,
+        "messages": encode_messages(shaping.conversation(conversation) if moved else conversation),
     }
-    if req.system:
-        body["system"] = "".join(p.text for p in req.system)
-    if req.tools:
-        body["tools"] = [
-            {
-                k: v
-                for k, v in (
-                    ("name", t.name),
-                    ("description", t.description),
-                    ("input_schema", t.parameters or {"type": "object", "properties": {}}),
-                )
-                if v is not None
-            }
-            for t in req.tools
-        ]
+    system = "" if moved else shaping.system_text(req)
+    fmt = req.response_format
+    if fmt is not None and fmt.type == "json_object":
+        system = f"{system}\n\n{JSON_OBJECT_HINT}".strip()
+    if system:
+        body["system"] = system
+    tools = _tools(req)
+    if tools:
+        body["tools"] = tools
     optional = {
-        "tool_choice": _tool_choice(req) if req.tools else None,
-        "temperature": req.temperature,
-        "top_p": req.top_p,
+        "tool_choice": _tool_choice(req) if tools else None,
+        "temperature": None if thinking else req.temperature,
+        "top_p": None if thinking else req.top_p,
         "stop_sequences": list(req.stop) or None,
+        "thinking": thinking,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    if fmt is not None and fmt.type == "json_schema" and fmt.schema:
+        body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
     if req.user:
         body["metadata"] = {"user_id": req.user}
     if stream:

@@ -22,6 +22,7 @@ from patchbay.domain.events import (
     UsageReport,
 )
 from patchbay.domain.messages import (
+    FilePart,
     ImagePart,
     Message,
     Part,
@@ -30,7 +31,7 @@ from patchbay.domain.messages import (
     ToolCall,
     ToolResult,
 )
-from patchbay.domain.requests import ChatRequest
+from patchbay.domain.requests import HOSTED_WEB_SEARCH, ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import (
@@ -41,6 +42,7 @@ from patchbay.protocols.common import (
     split_data_url,
 )
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
 FINISH: dict[str, FinishReason] = {
@@ -74,6 +76,15 @@ def image_part(image: ImagePart) -> dict[str, Any]:
     return {"fileData": {"fileUri": image.url, "mimeType": image.media_type or "image/*"}}
 
 
+def file_part(part: FilePart) -> dict[str, Any] | None:
+    media = part.media_type or "application/pdf"
+    if part.data:
+        return {"inlineData": {"mimeType": media, "data": part.data}}
+    if part.url:
+        return {"fileData": {"fileUri": part.url, "mimeType": media}}
+    return None
+
+
 def encode_parts(message: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for p in message.parts:
@@ -81,9 +92,14 @@ def encode_parts(message: Message, names: dict[str, str]) -> list[dict[str, Any]
             parts.append({"text": p.text})
         elif isinstance(p, ImagePart):
             parts.append(image_part(p))
+        elif isinstance(p, FilePart):
+            file = file_part(p)
+            if file is not None:
+                parts.append(file)
         elif isinstance(p, ToolCall):
             names[p.id] = p.name
-            parts.append({"functionCall": {"name": p.name, "args": parse_arguments(p.arguments)}})
+            arguments = parse_arguments(shaping.call_arguments(p))
+            parts.append({"functionCall": {"name": p.name, "args": arguments}})
         elif isinstance(p, ToolResult):
             name = p.name or names.get(p.call_id, "tool")
             parts.append(
@@ -105,6 +121,18 @@ def encode_contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     return out
 
 
+def _thinking(req: ChatRequest) -> dict[str, Any] | None:
+    if req.reasoning_effort == "none":
+        return {"thinkingBudget": 0}
+    budget = shaping.budget(req)
+    if budget is None and not req.reasoning_summary:
+        return None
+    config: dict[str, Any] = {"thinkingBudget": budget} if budget is not None else {}
+    if req.reasoning_summary:
+        config["includeThoughts"] = True
+    return config
+
+
 def _generation_config(req: ChatRequest) -> dict[str, Any]:
     config: dict[str, Any] = {
         k: v
@@ -113,6 +141,7 @@ def _generation_config(req: ChatRequest) -> dict[str, Any]:
             ("temperature", req.temperature),
             ("topP", req.top_p),
             ("stopSequences", list(req.stop) or None),
+            ("thinkingConfig", _thinking(req)),
         )
         if v is not None
     }
@@ -124,33 +153,46 @@ def _generation_config(req: ChatRequest) -> dict[str, Any]:
     return config
 
 
-def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"contents": encode_contents(req.messages)}
-    if req.system:
-        body["systemInstruction"] = {"parts": [{"text": "".join(p.text for p in req.system)}]}
-    if req.tools:
-        body["tools"] = [
+def _tools(req: ChatRequest) -> list[dict[str, Any]]:
+    functions = shaping.function_tools(req)
+    if functions:
+        # JSON Schema as given (``parameters`` takes only an OpenAPI subset)
+        declarations = [
             {
-                "functionDeclarations": [
-                    {
-                        k: v
-                        for k, v in (
-                            ("name", t.name),
-                            ("description", t.description),
-                            ("parameters", t.parameters),
-                        )
-                        if v is not None
-                    }
-                    for t in req.tools
-                ]
+                k: v
+                for k, v in (
+                    ("name", t.name),
+                    ("description", t.description),
+                    ("parametersJsonSchema", t.parameters),
+                )
+                if v is not None
             }
+            for t in functions
         ]
+        return [{"functionDeclarations": declarations}]
+    if shaping.web_search(req) is not None:  # Gemini takes search or functions, not both
+        return [{"googleSearch": {}}]
+    return []
+
+
+def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
+    conversation, moved = shaping.with_user_turn(req, shaping.conversation(req.messages))
+    body: dict[str, Any] = {"contents": encode_contents(conversation)}
+    instructions = [] if moved else [shaping.system_text(req), *shaping.instructions(req.messages)]
+    text = "\n\n".join(t for t in instructions if t)
+    if text:
+        body["systemInstruction"] = {"parts": [{"text": text}]}
+    tools = _tools(req)
+    if tools:
+        body["tools"] = tools
     choice = req.tool_choice
-    if choice is not None and req.tools:
+    if choice is not None and "functionDeclarations" in (tools[0] if tools else {}):
         mode = {"auto": "AUTO", "none": "NONE", "required": "ANY", "tool": "ANY"}[choice.mode]
         config: dict[str, Any] = {"mode": mode}
-        if choice.mode == "tool" and choice.name:
+        if choice.mode == "tool" and choice.name and choice.name != HOSTED_WEB_SEARCH:
             config["allowedFunctionNames"] = [choice.name]
+        elif choice.mode == "tool":
+            config["mode"] = "AUTO"
         body["toolConfig"] = {"functionCallingConfig": config}
     generation = _generation_config(req)
     if generation:

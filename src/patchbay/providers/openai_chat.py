@@ -21,6 +21,7 @@ from patchbay.domain.events import (
     UsageReport,
 )
 from patchbay.domain.messages import (
+    FilePart,
     ImagePart,
     Message,
     Part,
@@ -29,12 +30,13 @@ from patchbay.domain.messages import (
     ToolCall,
     ToolResult,
 )
-from patchbay.domain.requests import ChatRequest
+from patchbay.domain.requests import HOSTED_WEB_SEARCH, ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import UNREPORTED
 from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.openai_usage import usage_from_openai_chat
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
 FINISH: dict[str, FinishReason] = {
@@ -54,33 +56,63 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
+AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+
+
+def _file(part: FilePart) -> dict[str, Any] | None:
+    media = part.media_type or ""
+    if media.startswith("audio/") and part.data:
+        fmt = AUDIO_FORMATS.get(media, media.split("/", 1)[1])
+        return {"type": "input_audio", "input_audio": {"data": part.data, "format": fmt}}
+    file: dict[str, Any] = {}
+    if part.data:
+        file["file_data"] = f"data:{media or 'application/pdf'};base64,{part.data}"
+    elif part.file_id:
+        file["file_id"] = part.file_id
+    else:
+        return None  # a document by URL: Chat Completions cannot fetch one
+    if part.filename:
+        file["filename"] = part.filename
+    return {"type": "file", "file": file}
+
+
 def _content(parts: tuple[Part, ...]) -> str | list[dict[str, Any]]:
-    items = [p for p in parts if isinstance(p, TextPart | ImagePart)]
+    items = [p for p in parts if isinstance(p, TextPart | ImagePart | FilePart)]
     if all(isinstance(p, TextPart) for p in items):
         return "".join(p.text for p in items if isinstance(p, TextPart))
     out: list[dict[str, Any]] = []
     for p in items:
         if isinstance(p, TextPart):
             out.append({"type": "text", "text": p.text})
-        else:
+        elif isinstance(p, ImagePart):
             image: dict[str, Any] = {"url": data_url(p)}
             if p.detail:
                 image["detail"] = p.detail
             out.append({"type": "image_url", "image_url": image})
+        else:
+            file = _file(p)
+            if file is not None:
+                out.append(file)
     return out
 
 
 def encode_messages(req: ChatRequest) -> list[dict[str, Any]]:
+    """System/developer messages stay where they are; tool results become tool messages."""
     out: list[dict[str, Any]] = []
     if req.system:
-        out.append({"role": "system", "content": "".join(p.text for p in req.system)})
+        out.append({"role": "system", "content": shaping.system_text(req)})
     for message in req.messages:
+        if message.role in ("system", "developer"):
+            out.append({"role": message.role, "content": message.text()})
+            continue
         results = [p for p in message.parts if isinstance(p, ToolResult)]
         for result in results:
             out.append(
                 {"role": "tool", "tool_call_id": result.call_id, "content": result_text(result)}
             )
-        if results and not any(isinstance(p, TextPart | ImagePart) for p in message.parts):
+        if results and not any(
+            isinstance(p, TextPart | ImagePart | FilePart) for p in message.parts
+        ):
             continue
         role = "user" if message.role == "tool" else message.role
         entry: dict[str, Any] = {"role": role, "content": _content(message.parts)}
@@ -90,7 +122,7 @@ def encode_messages(req: ChatRequest) -> list[dict[str, Any]]:
                 {
                     "id": c.id,
                     "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
+                    "function": {"name": c.name, "arguments": shaping.call_arguments(c)},
                 }
                 for c in calls
             ]
@@ -105,13 +137,16 @@ def _tool_choice(req: ChatRequest) -> Any:
     if choice is None:
         return None
     if choice.mode == "tool":
+        if choice.name == HOSTED_WEB_SEARCH:
+            return "auto"  # the hosted search is not offered here: let the model decide
         return {"type": "function", "function": {"name": choice.name}}
     return choice.mode
 
 
 def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"model": upstream_model, "messages": encode_messages(req)}
-    if req.tools:
+    tools = shaping.function_tools(req)
+    if tools:
         body["tools"] = [
             {
                 "type": "function",
@@ -126,16 +161,16 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
                     if v is not None
                 },
             }
-            for t in req.tools
+            for t in tools
         ]
     optional = {
-        "tool_choice": _tool_choice(req),
-        "parallel_tool_calls": req.parallel_tool_calls,
+        "tool_choice": _tool_choice(req) if tools else None,
+        "parallel_tool_calls": req.parallel_tool_calls if tools else None,
         "max_tokens": req.max_output_tokens,
         "temperature": req.temperature,
         "top_p": req.top_p,
         "stop": list(req.stop) or None,
-        "reasoning_effort": req.reasoning_effort,
+        "reasoning_effort": shaping.effort(req),
         "user": req.user,
     }
     body.update({k: v for k, v in optional.items() if v is not None})

@@ -6,7 +6,7 @@ whole history as input items.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -22,6 +22,7 @@ from patchbay.domain.events import (
     UsageReport,
 )
 from patchbay.domain.messages import (
+    FilePart,
     ImagePart,
     Message,
     Part,
@@ -30,11 +31,12 @@ from patchbay.domain.messages import (
     ToolCall,
     ToolResult,
 )
-from patchbay.domain.requests import ChatRequest
+from patchbay.domain.requests import HOSTED_WEB_SEARCH, ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.sse import SSEParser
+from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
 
@@ -46,23 +48,75 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
+def _file(part: FilePart) -> dict[str, Any] | None:
+    media = part.media_type or "application/pdf"
+    if media.startswith("audio/"):
+        if not part.data:
+            return None
+        return {"type": "input_audio", "input_audio": {"data": part.data, "format": media[6:]}}
+    item: dict[str, Any] = {"type": "input_file"}
+    if part.data:
+        item["file_data"] = f"data:{media};base64,{part.data}"
+    elif part.file_id:
+        item["file_id"] = part.file_id
+    elif part.url:
+        item["file_url"] = part.url
+    if part.filename:
+        item["filename"] = part.filename
+    return item
+
+
+def _content(message: Message) -> list[dict[str, Any]]:
+    content: list[dict[str, Any]] = []
+    text_type = "output_text" if message.role == "assistant" else "input_text"
+    for p in message.parts:
+        if isinstance(p, TextPart):
+            content.append({"type": text_type, "text": p.text})
+        elif isinstance(p, ImagePart):
+            content.append(
+                {"type": "input_image", "image_url": data_url(p), "detail": p.detail or "auto"}
+            )
+        elif isinstance(p, FilePart):
+            item = _file(p)
+            if item is not None:
+                content.append(item)
+    return content
+
+
+def _reasoning_item(part: ReasoningPart) -> dict[str, Any] | None:
+    """Reasoning goes back only as it came from a Responses upstream (with its id and
+    encrypted content); other families' thinking is theirs alone."""
+    kept = part.extras.get("openai")
+    if not isinstance(kept, dict) or not kept.get("encrypted_content"):
+        return None
+    summary = [{"type": "summary_text", "text": part.text}] if part.text else []
+    return {"type": "reasoning", **kept, "summary": summary}
+
+
 def encode_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
+    custom_calls: set[str] = set()
     for message in messages:
-        content: list[dict[str, Any]] = []
-        text_type = "output_text" if message.role == "assistant" else "input_text"
-        for p in message.parts:
-            if isinstance(p, TextPart):
-                content.append({"type": text_type, "text": p.text})
-            elif isinstance(p, ImagePart):
-                content.append(
-                    {"type": "input_image", "image_url": data_url(p), "detail": p.detail or "auto"}
-                )
+        content = _content(message)
         if content:
             role = "user" if message.role == "tool" else message.role
             items.append({"type": "message", "role": role, "content": content})
         for p in message.parts:
-            if isinstance(p, ToolCall):
+            if isinstance(p, ReasoningPart):
+                item = _reasoning_item(p)
+                if item is not None:
+                    items.append(item)
+            elif isinstance(p, ToolCall) and p.kind == "custom":
+                custom_calls.add(p.id)
+                items.append(
+                    {
+                        "type": "custom_tool_call",
+                        "call_id": p.id,
+                        "name": p.name,
+                        "input": p.arguments,
+                    }
+                )
+            elif isinstance(p, ToolCall):
                 items.append(
                     {
                         "type": "function_call",
@@ -72,17 +126,51 @@ def encode_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
                     }
                 )
             elif isinstance(p, ToolResult):
-                items.append(
-                    {"type": "function_call_output", "call_id": p.call_id, "output": result_text(p)}
+                kind = (
+                    "custom_tool_call_output"
+                    if p.call_id in custom_calls
+                    else "function_call_output"
                 )
+                items.append({"type": kind, "call_id": p.call_id, "output": result_text(p)})
     return items
+
+
+def _tools(req: ChatRequest) -> list[dict[str, Any]]:
+    tools: list[dict[str, Any]] = []
+    for t in req.tools:
+        if t.kind == "custom":
+            tool: dict[str, Any] = {"type": "custom", "name": t.name}
+            if t.description:
+                tool["description"] = t.description
+            if "format" in t.extras:
+                tool["format"] = t.extras["format"]
+            tools.append(tool)
+        elif t.kind == "hosted" and t.name == HOSTED_WEB_SEARCH:
+            config = t.extras.get("web_search")
+            tools.append({"type": "web_search", **(config if isinstance(config, dict) else {})})
+        elif t.kind == "function":
+            tools.append(
+                {
+                    "type": "function",
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters or {"type": "object", "properties": {}},
+                    "strict": bool(t.strict),
+                }
+            )
+    return tools
 
 
 def _tool_choice(req: ChatRequest) -> Any:
     choice = req.tool_choice
     if choice is None:
         return None
-    return {"type": "function", "name": choice.name} if choice.mode == "tool" else choice.mode
+    if choice.mode != "tool":
+        return choice.mode
+    if choice.name == HOSTED_WEB_SEARCH:
+        return {"type": "web_search"}
+    custom = any(t.kind == "custom" and t.name == choice.name for t in req.tools)
+    return {"type": "custom" if custom else "function", "name": choice.name}
 
 
 def text_format(req: ChatRequest) -> dict[str, Any] | None:
@@ -101,6 +189,16 @@ def text_format(req: ChatRequest) -> dict[str, Any] | None:
     return {"format": schema}
 
 
+def _reasoning(req: ChatRequest) -> dict[str, Any] | None:
+    effort = shaping.effort(req)
+    if effort is None and not req.reasoning_summary:
+        return None
+    reasoning: dict[str, Any] = {"effort": effort} if effort else {}
+    if req.reasoning_summary:
+        reasoning["summary"] = "auto"
+    return reasoning
+
+
 def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": upstream_model,
@@ -108,27 +206,19 @@ def build_request(req: ChatRequest, *, upstream_model: str, stream: bool) -> dic
         "store": False,
     }
     if req.system:
-        body["instructions"] = "".join(p.text for p in req.system)
-    if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "name": t.name,
-                "description": t.description,
-                "parameters": t.parameters or {"type": "object", "properties": {}},
-                "strict": bool(t.strict),
-            }
-            for t in req.tools
-        ]
+        body["instructions"] = shaping.system_text(req)
+    tools = _tools(req)
+    if tools:
+        body["tools"] = tools
     optional = {
-        "tool_choice": _tool_choice(req),
-        "parallel_tool_calls": req.parallel_tool_calls,
+        "tool_choice": _tool_choice(req) if tools else None,
+        "parallel_tool_calls": req.parallel_tool_calls if tools else None,
         "max_output_tokens": req.max_output_tokens,
         "temperature": req.temperature,
         "top_p": req.top_p,
         "text": text_format(req),
         "user": req.user,
-        "reasoning": {"effort": req.reasoning_effort} if req.reasoning_effort else None,
+        "reasoning": _reasoning(req),
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     if stream:
@@ -163,6 +253,9 @@ def output_parts(items: list[dict[str, Any]]) -> list[Part]:
             parts.append(
                 ToolCall(item.get("call_id", ""), item.get("name", ""), item.get("arguments", ""))
             )
+        elif kind == "custom_tool_call":
+            call_id, name = item.get("call_id", ""), item.get("name", "")
+            parts.append(ToolCall(call_id, name, item.get("input", ""), kind="custom"))
     return parts
 
 
@@ -225,13 +318,20 @@ class StreamParser:
             ]
         if kind == "response.output_item.added":
             item = event.get("item") or {}
-            if item.get("type") == "function_call":
+            if item.get("type") in ("function_call", "custom_tool_call"):
                 index = self.calls[event.get("output_index", 0)] = len(self.calls)
-                return [ToolCallStart(index, item.get("call_id", ""), item.get("name", ""))]
+                call: Literal["function", "custom"] = (
+                    "custom" if item["type"] == "custom_tool_call" else "function"
+                )
+                call_id, name = item.get("call_id", ""), item.get("name", "")
+                return [ToolCallStart(index, call_id, name, kind=call)]
             return []
         if kind == "response.output_text.delta":
             return [TextDelta(event.get("delta", ""))]
-        if kind == "response.function_call_arguments.delta":
+        if kind in (
+            "response.function_call_arguments.delta",
+            "response.custom_tool_call_input.delta",
+        ):
             found = self.calls.get(event.get("output_index", 0))
             return [ToolCallDelta(found, event.get("delta", ""))] if found is not None else []
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):

@@ -13,6 +13,7 @@ from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.events import StreamError, StreamEvent, TextDelta, ToolCallDelta, UsageReport
 from patchbay.domain.messages import ReasoningPart, TextPart, ToolCall
 from patchbay.domain.responses import ChatResponse
+from patchbay.domain.tools import ToolMap
 from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.metering.call import Call
@@ -34,14 +35,17 @@ async def serve(
 ) -> Reply:
     request = inbound.canonical()
     edge = inbound.edge
+    tools = ToolMap(request.tools)  # calls given back in the client's own terms
     if call.stream:
         events = await kind.stream(transport, route, request)
+        if tools.needed:
+            events = _restored(events, tools)
         encoder = edge.stream_encoder(model=call.model.id)
         return SSEResponse(
             encode_events(call, events, encoder, settle, inbound.keep),
             media_type=inbound.stream_media_type,
         )
-    answer = await kind.complete(transport, route, request)
+    answer = tools.answer(await kind.complete(transport, route, request))
     call.usage = answer.usage if answer.usage.reported else _counted(inbound, answer)
     settle(call)
     data = edge.encode(replace(answer, model=call.model.id))
@@ -50,6 +54,17 @@ async def serve(
     if inbound.keep is not None:
         await inbound.keep(data)
     return json_reply(data)
+
+
+async def _restored(
+    events: AsyncIterator[StreamEvent], tools: ToolMap
+) -> AsyncGenerator[StreamEvent, None]:
+    try:
+        async for event in events:
+            for out in tools.event(event):
+                yield out
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 def _counted(inbound: Inbound, answer: ChatResponse) -> Usage:

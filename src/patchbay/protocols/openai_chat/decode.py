@@ -1,11 +1,29 @@
-"""Chat Completions request body → canonical ``ChatRequest`` (call ``validate`` first)."""
+"""Chat Completions request body → canonical ``ChatRequest`` (the translated path).
+
+Never stricter than the official API: what it accepts decodes, and what the canonical form
+cannot carry is dropped or approximated as ``docs/translation.md`` says — content parts other
+than text, images, files and audio; hosted tools other than web search; sampling options an
+upstream kind does not have. Leading system/developer messages become the instructions; later
+ones stay in place. The deprecated ``functions``/``function_call`` are read as tools.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from patchbay.domain.messages import ImagePart, Message, Part, TextPart, ToolCall, ToolResult
+from patchbay.domain.messages import (
+    FilePart,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
 from patchbay.domain.requests import ChatRequest, ResponseFormat, ToolChoice, ToolDefinition
+from patchbay.protocols.common import split_data_url
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.openai_chat.validate import validate_request
 
@@ -16,6 +34,8 @@ KNOWN = {
     "stream_options",
     "tools",
     "tool_choice",
+    "functions",
+    "function_call",
     "parallel_tool_calls",
     "response_format",
     "temperature",
@@ -26,6 +46,9 @@ KNOWN = {
     "reasoning_effort",
     "user",
 }
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+ResultContent = TextPart | ImagePart | FilePart
 
 
 def _image(part: dict[str, Any], where: str) -> ImagePart:
@@ -34,30 +57,72 @@ def _image(part: dict[str, Any], where: str) -> ImagePart:
     if not isinstance(url, str):
         raise RequestInvalid(f"{where}.image_url.url must be a string", f"{where}.image_url")
     detail = image.get("detail") if isinstance(image, dict) else None
-    if url.startswith("data:") and ";base64," in url:
-        media_type, data = url[5:].split(";base64,", 1)
-        return ImagePart(data=data, media_type=media_type or None, detail=detail)
+    media_type, data = split_data_url(url)
+    if data is not None:
+        return ImagePart(data=data, media_type=media_type, detail=detail)
     return ImagePart(url=url, detail=detail)
 
 
-def _parts(content: Any, where: str) -> list[TextPart | ImagePart]:
+def _file(part: dict[str, Any]) -> FilePart | None:
+    if part.get("type") == "input_audio":
+        audio = part.get("input_audio") or {}
+        fmt = str(audio.get("format") or "wav")
+        return FilePart(data=audio.get("data"), media_type=AUDIO_TYPES.get(fmt, f"audio/{fmt}"))
+    file = part.get("file") or {}
+    if not isinstance(file, dict):
+        return None
+    media_type, data = split_data_url(str(file.get("file_data") or ""))
+    return FilePart(
+        data=data if data is not None else file.get("file_data"),
+        file_id=file.get("file_id"),
+        media_type=media_type or "application/pdf",
+        filename=file.get("filename"),
+    )
+
+
+def _parts(content: Any, where: str) -> list[ResultContent]:
+    """Content as parts; part types the canonical form cannot carry are dropped."""
     if content is None:
         return []
     if isinstance(content, str):
         return [TextPart(content)] if content else []
-    parts: list[TextPart | ImagePart] = []
+    parts: list[ResultContent] = []
     for j, part in enumerate(content):
         kind = part.get("type")
         if kind == "text":
             parts.append(TextPart(str(part.get("text", ""))))
+        elif kind == "refusal":
+            parts.append(TextPart(str(part.get("refusal", ""))))
         elif kind == "image_url":
             parts.append(_image(part, f"{where}[{j}]"))
-        else:
-            raise RequestInvalid(f"unsupported content part type '{kind}'", f"{where}[{j}].type")
+        elif kind in ("file", "input_audio"):
+            file = _file(part)
+            if file is not None:
+                parts.append(file)
     return parts
 
 
-ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+def _tool_call(index: int, j: int, call: Any) -> ToolCall:
+    where = f"messages[{index}].tool_calls[{j}]"
+    if not isinstance(call, dict):
+        raise RequestInvalid("each tool call must be an object", where)
+    if call.get("type") == "custom":
+        custom = call.get("custom") or {}
+        return ToolCall(
+            str(call.get("id", "")),
+            str(custom.get("name", "")),
+            str(custom.get("input", "")),
+            kind="custom",
+        )
+    function = call.get("function")
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise RequestInvalid("tool call needs function.name", where)
+    arguments = function.get("arguments")
+    return ToolCall(
+        id=str(call.get("id", "")),
+        name=function["name"],
+        arguments=arguments if isinstance(arguments, str) else "{}",
+    )
 
 
 def _message(index: int, raw: dict[str, Any]) -> Message:
@@ -67,41 +132,87 @@ def _message(index: int, raw: dict[str, Any]) -> Message:
         raise RequestInvalid(
             f"messages[{index}].role must be one of {', '.join(ROLES)}", f"messages[{index}].role"
         )
-    if role == "function":  # the deprecated form of a tool result, named by its function
-        name = str(raw.get("name") or "")
+    if role in ("tool", "function"):  # "function": the deprecated result, named by its function
         content = tuple(_parts(raw.get("content"), where))
-        return Message(role="tool", parts=(ToolResult(call_id=name, content=content, name=name),))
-    if role == "tool":
-        content = tuple(_parts(raw.get("content"), where))
-        result = ToolResult(call_id=raw["tool_call_id"], content=content, name=raw.get("name"))
+        call_id = raw.get("tool_call_id") if role == "tool" else raw.get("name")
+        result = ToolResult(call_id=str(call_id or ""), content=content, name=raw.get("name"))
         return Message(role="tool", parts=(result,))
-    parts: list[Part] = list(_parts(raw.get("content"), where))
+    parts: list[Part] = []
+    reasoning = raw.get("reasoning_content") if role == "assistant" else None
+    if isinstance(reasoning, str) and reasoning:
+        parts.append(ReasoningPart(reasoning))
+    parts += _parts(raw.get("content"), where)
+    if role == "assistant" and isinstance(raw.get("refusal"), str) and not raw.get("content"):
+        parts.append(TextPart(raw["refusal"]))
     for j, call in enumerate(raw.get("tool_calls") or []):
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise RequestInvalid(
-                "tool call needs function.name", f"messages[{index}].tool_calls[{j}]"
+        parts.append(_tool_call(index, j, call))
+    legacy = raw.get("function_call")
+    if role == "assistant" and isinstance(legacy, dict) and legacy.get("name"):
+        arguments = legacy.get("arguments")
+        name = str(legacy["name"])
+        parts.append(ToolCall(name, name, arguments if isinstance(arguments, str) else "{}"))
+    message_role: Role = role
+    return Message(role=message_role, parts=tuple(parts), name=raw.get("name"))
+
+
+def _tools(body: dict[str, Any]) -> tuple[ToolDefinition, ...]:
+    tools: list[ToolDefinition] = []
+    for tool in body.get("tools") or ():
+        kind = tool.get("type", "function")
+        if kind == "function":
+            function = tool["function"]
+            tools.append(
+                ToolDefinition(
+                    name=function["name"],
+                    description=function.get("description"),
+                    parameters=function.get("parameters"),
+                    strict=function.get("strict"),
+                )
             )
-        arguments = function.get("arguments")
-        parts.append(
-            ToolCall(
-                id=str(call.get("id", "")),
-                name=function["name"],
-                arguments=arguments if isinstance(arguments, str) else "{}",
+        elif kind == "custom":
+            custom = tool.get("custom") or {}
+            tools.append(
+                ToolDefinition(
+                    name=str(custom.get("name", "")),
+                    description=custom.get("description"),
+                    kind="custom",
+                    extras={"format": custom["format"]} if "format" in custom else {},
+                )
+            )
+        # other tool types: nothing to translate them to (docs/translation.md)
+    for function in body.get("functions") or ():
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            tools.append(
+                ToolDefinition(
+                    function["name"], function.get("description"), function.get("parameters")
+                )
+            )
+    if body.get("web_search_options") is not None:
+        tools.append(
+            ToolDefinition(
+                "web_search", kind="hosted", extras={"web_search": body["web_search_options"]}
             )
         )
-    return Message(
-        role="developer" if role == "developer" else role, parts=tuple(parts), name=raw.get("name")
-    )
+    return tuple(tools)
 
 
-def _tool_choice(value: Any) -> ToolChoice | None:
+def _tool_choice(value: Any, legacy: Any) -> ToolChoice | None:
+    if value is None:
+        value = legacy if legacy in ("auto", "none") else None
+        if isinstance(legacy, dict) and legacy.get("name"):
+            return ToolChoice(mode="tool", name=str(legacy["name"]))
     if value is None:
         return None
     if value in ("auto", "none", "required"):
         return ToolChoice(mode=value)
-    if isinstance(value, dict) and isinstance(value.get("function"), dict):
-        return ToolChoice(mode="tool", name=value["function"].get("name"))
+    if isinstance(value, dict):
+        if isinstance(value.get("function"), dict):
+            return ToolChoice(mode="tool", name=value["function"].get("name"))
+        if isinstance(value.get("custom"), dict):
+            return ToolChoice(mode="tool", name=value["custom"].get("name"))
+        allowed = value.get("allowed_tools")
+        if isinstance(allowed, dict):  # a subset of the tools: approximated by its mode
+            return ToolChoice(mode="required" if allowed.get("mode") == "required" else "auto")
     raise RequestInvalid("tool_choice is not valid", "tool_choice")
 
 
@@ -117,11 +228,9 @@ def _response_format(value: Any) -> ResponseFormat | None:
             schema=schema.get("schema"),
             strict=schema.get("strict"),
         )
-    if kind in ("json_object", "text"):
+    if kind == "json_object":
         return ResponseFormat(kind)
-    raise RequestInvalid(
-        "response_format.type must be text, json_object or json_schema", "response_format.type"
-    )
+    return None  # text, and grammar formats no other kind has: answered as plain text
 
 
 def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
@@ -137,32 +246,23 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
             )
         else:
             messages.append(_message(index, raw))
-    tools = tuple(
-        ToolDefinition(
-            name=t["function"]["name"],
-            description=t["function"].get("description"),
-            parameters=t["function"].get("parameters"),
-            strict=t["function"].get("strict"),
-        )
-        for t in body.get("tools") or ()
-        if t.get("type", "function") == "function"  # other tool types: docs/translation.md
-    )
     stop = body.get("stop")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    effort = body.get("reasoning_effort")
     return ChatRequest(
         model=model or body["model"],
         messages=tuple(messages),
         system=tuple(system),
-        tools=tools,
-        tool_choice=_tool_choice(body.get("tool_choice")),
+        tools=_tools(body),
+        tool_choice=_tool_choice(body.get("tool_choice"), body.get("function_call")),
         parallel_tool_calls=body.get("parallel_tool_calls"),
         response_format=_response_format(body.get("response_format")),
         max_output_tokens=max_tokens,
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
         stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
-        reasoning_effort=body.get("reasoning_effort"),
+        reasoning_effort=effort if isinstance(effort, str) else None,
         stream=body.get("stream") is True,
-        user=body.get("user"),
+        user=body.get("user") or body.get("safety_identifier"),
         extras={"openai": {k: v for k, v in body.items() if k not in KNOWN}},
     )

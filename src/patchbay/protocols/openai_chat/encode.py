@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from patchbay.domain.messages import ReasoningPart
+from patchbay.domain.messages import ReasoningPart, ToolCall
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
 
@@ -27,6 +27,20 @@ def usage_json(usage: Usage) -> dict[str, Any]:
     }
 
 
+def tool_call(call: ToolCall) -> dict[str, Any]:
+    if call.kind == "custom":
+        return {
+            "id": call.id,
+            "type": "custom",
+            "custom": {"name": call.name, "input": call.arguments},
+        }
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
 def encode_response(resp: ChatResponse) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": resp.message.text() or None}
     reasoning = "".join(p.text for p in resp.message.parts if isinstance(p, ReasoningPart))
@@ -34,10 +48,7 @@ def encode_response(resp: ChatResponse) -> dict[str, Any]:
         message["reasoning_content"] = reasoning
     calls = resp.message.tool_calls()
     if calls:
-        message["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in calls
-        ]
+        message["tool_calls"] = [tool_call(c) for c in calls]
     message["refusal"] = None
     return {
         "id": resp.id if resp.id.startswith("chatcmpl") else f"chatcmpl-{resp.id}",

@@ -32,6 +32,7 @@ class StreamEncoder:
         self.id = "chatcmpl-pending"
         self.created = int(time.time())
         self.usage: UsageReport | None = None
+        self.custom: set[int] = set()  # indexes of custom tool calls
         self.finish: str | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -48,22 +49,19 @@ class StreamEncoder:
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text})
         if isinstance(event, ToolCallDelta):
+            key, field = (
+                ("custom", "input") if event.index in self.custom else ("function", "arguments")
+            )
             return self._chunk(
-                {"tool_calls": [{"index": event.index, "function": {"arguments": event.arguments}}]}
+                {"tool_calls": [{"index": event.index, key: {field: event.arguments}}]}
             )
         if isinstance(event, ToolCallStart):
-            return self._chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": event.index,
-                            "id": event.id,
-                            "type": "function",
-                            "function": {"name": event.name, "arguments": ""},
-                        }
-                    ]
-                }
-            )
+            if event.kind == "custom":
+                self.custom.add(event.index)
+                call = {"type": "custom", "custom": {"name": event.name, "input": ""}}
+            else:
+                call = {"type": "function", "function": {"name": event.name, "arguments": ""}}
+            return self._chunk({"tool_calls": [{"index": event.index, "id": event.id, **call}]})
         if isinstance(event, ReasoningDelta):
             return self._chunk({"reasoning_content": event.text})
         if isinstance(event, Start):

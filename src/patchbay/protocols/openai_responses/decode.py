@@ -1,14 +1,42 @@
-"""Responses request → canonical ``ChatRequest`` (plus the fields the gateway itself handles:
-``store`` and ``previous_response_id``)."""
+"""Responses request → canonical ``ChatRequest`` (the translated path).
+
+Never stricter than the official API. Input items the canonical form carries: messages (text,
+images, files, audio), function and custom tool calls and their outputs, reasoning (its
+summary text; ``encrypted_content`` is kept only for Responses upstreams). Other items
+(hosted tool calls, item references) are dropped, as are tools other than function, custom,
+namespace (flattened, ``domain.tools``) and web search — see docs/translation.md. The gateway
+itself handles ``store`` and ``previous_response_id`` (api/responses.py).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from patchbay.domain.messages import ImagePart, Message, Part, TextPart, ToolCall, ToolResult
-from patchbay.domain.requests import ChatRequest, ResponseFormat, ToolChoice, ToolDefinition
+from patchbay.domain.messages import (
+    FilePart,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
+from patchbay.domain.requests import (
+    HOSTED_WEB_SEARCH,
+    ChatRequest,
+    ResponseFormat,
+    ToolChoice,
+    ToolDefinition,
+)
+from patchbay.domain.tools import flatten
 from patchbay.protocols.common import split_data_url
 from patchbay.protocols.errors import RequestInvalid
+
+ROLES = ("user", "assistant", "system", "developer")
+WEB_SEARCH = ("web_search", "web_search_preview", "web_search_2025_08_26")
+TEXT_TYPES = ("input_text", "output_text", "text", "summary_text", "reasoning_text")
 
 
 def _require(cond: bool, message: str, param: str) -> None:
@@ -16,91 +44,156 @@ def _require(cond: bool, message: str, param: str) -> None:
         raise RequestInvalid(message, param)
 
 
-def _content(raw: Any, where: str) -> list[Part]:
+def _image(item: dict[str, Any]) -> ImagePart | None:
+    url = item.get("image_url")
+    if not isinstance(url, str):
+        return None  # a file_id image: nothing another kind can read
+    media, data = split_data_url(url)
+    detail = item.get("detail")
+    if data is not None:
+        return ImagePart(data=data, media_type=media, detail=detail)
+    return ImagePart(url=url, detail=detail)
+
+
+def _file(item: dict[str, Any]) -> FilePart:
+    if item.get("type") == "input_audio":
+        audio = item.get("input_audio") or {}
+        return FilePart(data=audio.get("data"), media_type=f"audio/{audio.get('format', 'wav')}")
+    media, data = split_data_url(str(item.get("file_data") or ""))
+    return FilePart(
+        data=data if data is not None else item.get("file_data"),
+        url=item.get("file_url"),
+        file_id=item.get("file_id"),
+        media_type=media or "application/pdf",
+        filename=item.get("filename"),
+    )
+
+
+def _content(raw: Any, where: str) -> list[TextPart | ImagePart | FilePart]:
     if isinstance(raw, str):
-        return [TextPart(raw)]
+        return [TextPart(raw)] if raw else []
+    if raw is None:
+        return []
     _require(isinstance(raw, list), "content must be a string or an array", where)
-    parts: list[Part] = []
+    parts: list[TextPart | ImagePart | FilePart] = []
     for j, item in enumerate(raw):
-        at = f"{where}[{j}]"
-        _require(isinstance(item, dict), "each content item must be an object", at)
+        _require(isinstance(item, dict), "each content item must be an object", f"{where}[{j}]")
         kind = item.get("type")
-        if kind in ("input_text", "output_text", "text"):
-            _require(isinstance(item.get("text"), str), "text must be a string", f"{at}.text")
-            parts.append(TextPart(item["text"]))
+        if kind in TEXT_TYPES:
+            parts.append(TextPart(str(item.get("text", ""))))
+        elif kind == "refusal":
+            parts.append(TextPart(str(item.get("refusal", ""))))
         elif kind == "input_image":
-            url = item.get("image_url")
-            _require(isinstance(url, str), "input_image needs an image_url", f"{at}.image_url")
-            media, data = split_data_url(url)
-            parts.append(
-                ImagePart(data=data, media_type=media, detail=item.get("detail"))
-                if data
-                else ImagePart(url=url, detail=item.get("detail"))
-            )
-        else:
-            raise RequestInvalid(f"unsupported content type '{kind}'", f"{at}.type")
+            image = _image(item)
+            if image is not None:
+                parts.append(image)
+        elif kind in ("input_file", "input_audio"):
+            parts.append(_file(item))
     return parts
 
 
+def _append(messages: list[Message], role: Role, part: Part) -> None:
+    """Calls of one assistant turn, and consecutive reasoning, share a message."""
+    if messages and messages[-1].role == role and role == "assistant":
+        messages[-1] = Message(role, (*messages[-1].parts, part))
+    else:
+        messages.append(Message(role, (part,)))
+
+
+def _reasoning(item: dict[str, Any]) -> ReasoningPart:
+    text = "".join(str(s.get("text", "")) for s in item.get("summary") or () if isinstance(s, dict))
+    kept = {k: item[k] for k in ("id", "encrypted_content") if item.get(k)}
+    return ReasoningPart(text, extras={"openai": kept} if kept else {})
+
+
+def _call_name(item: dict[str, Any]) -> str:
+    name = str(item.get("name", ""))
+    namespace = item.get("namespace")
+    return flatten(namespace, name) if isinstance(namespace, str) and namespace else name
+
+
+def _item(messages: list[Message], item: dict[str, Any], at: str) -> None:
+    kind = item.get("type", "message")
+    if kind == "message":
+        role: Role = item.get("role")  # type: ignore[assignment]
+        _require(role in ROLES, "role must be user, assistant, system or developer", f"{at}.role")
+        messages.append(
+            Message(role=role, parts=tuple(_content(item.get("content"), f"{at}.content")))
+        )
+    elif kind in ("function_call", "custom_tool_call"):
+        _require(isinstance(item.get("name"), str), f"{kind} needs a name", at)
+        custom = kind == "custom_tool_call"
+        arguments = item.get("input") if custom else item.get("arguments")
+        call = ToolCall(
+            str(item.get("call_id", "")),
+            _call_name(item),
+            str(arguments or ""),
+            kind="custom" if custom else "function",
+        )
+        _append(messages, "assistant", call)
+    elif kind in ("function_call_output", "custom_tool_call_output"):
+        output = item.get("output")
+        content = _content(output, f"{at}.output") if isinstance(output, list) else None
+        if content is None:
+            content = [TextPart(output if isinstance(output, str) else str(output))]
+        messages.append(
+            Message("tool", (ToolResult(str(item.get("call_id", "")), tuple(content)),))
+        )
+    elif kind == "reasoning":
+        _append(messages, "assistant", _reasoning(item))
+    # hosted tool calls and their outputs, item references: dropped (docs/translation.md)
+
+
 def decode_input(raw: Any) -> list[Message]:
+    if raw is None:
+        return []
     if isinstance(raw, str):
         return [Message(role="user", parts=(TextPart(raw),))]
     _require(isinstance(raw, list), "input must be a string or an array of items", "input")
     messages: list[Message] = []
     for i, item in enumerate(raw):
-        at = f"input[{i}]"
-        _require(isinstance(item, dict), "each input item must be an object", at)
-        kind = item.get("type", "message")
-        if kind == "message":
-            role = item.get("role")
-            _require(
-                role in ("user", "assistant", "system", "developer"),
-                "role must be user, assistant, system or developer",
-                f"{at}.role",
-            )
-            messages.append(
-                Message(role=role, parts=tuple(_content(item.get("content"), f"{at}.content")))
-            )
-        elif kind == "function_call":
-            _require(isinstance(item.get("name"), str), "function_call needs a name", at)
-            call = ToolCall(
-                str(item.get("call_id", "")), item["name"], str(item.get("arguments") or "")
-            )
-            if messages and messages[-1].role == "assistant":
-                messages[-1] = Message("assistant", messages[-1].parts + (call,))
-            else:
-                messages.append(Message("assistant", (call,)))
-        elif kind == "function_call_output":
-            output = item.get("output")
-            text = output if isinstance(output, str) else str(output)
-            result = ToolResult(str(item.get("call_id", "")), (TextPart(text),))
-            messages.append(Message("tool", (result,)))
-        elif kind == "reasoning":
-            continue
-        else:
-            raise RequestInvalid(f"unsupported input item type '{kind}'", f"{at}.type")
+        _require(isinstance(item, dict), "each input item must be an object", f"input[{i}]")
+        _item(messages, item, f"input[{i}]")
     return messages
+
+
+def _tool(tool: dict[str, Any], namespace: str | None = None) -> list[ToolDefinition]:
+    kind = tool.get("type")
+    if kind == "function" and isinstance(tool.get("name"), str):
+        name = flatten(namespace, tool["name"]) if namespace else tool["name"]
+        return [
+            ToolDefinition(
+                name,
+                tool.get("description"),
+                tool.get("parameters"),
+                tool.get("strict"),
+                namespace=namespace,
+            )
+        ]
+    if kind == "custom" and isinstance(tool.get("name"), str):
+        name = flatten(namespace, tool["name"]) if namespace else tool["name"]
+        extras = {"format": tool["format"]} if isinstance(tool.get("format"), dict) else {}
+        return [
+            ToolDefinition(
+                name, tool.get("description"), kind="custom", namespace=namespace, extras=extras
+            )
+        ]
+    if kind == "namespace" and isinstance(tool.get("name"), str):
+        return [t for inner in tool.get("tools") or () for t in _tool(inner, tool["name"])]
+    if kind in WEB_SEARCH:
+        config = {k: v for k, v in tool.items() if k != "type"}
+        return [ToolDefinition(HOSTED_WEB_SEARCH, kind="hosted", extras={"web_search": config})]
+    return []  # other hosted tools: nothing to translate them to (docs/translation.md)
 
 
 def _tools(raw: Any) -> tuple[ToolDefinition, ...]:
     if raw is None:
         return ()
     _require(isinstance(raw, list), "tools must be an array", "tools")
-    out = []
+    out: list[ToolDefinition] = []
     for i, tool in enumerate(raw):
-        _require(
-            isinstance(tool, dict) and tool.get("type") == "function",
-            "only function tools are supported",
-            f"tools[{i}].type",
-        )
-        _require(
-            isinstance(tool.get("name"), str), "function tools need a name", f"tools[{i}].name"
-        )
-        out.append(
-            ToolDefinition(
-                tool["name"], tool.get("description"), tool.get("parameters"), tool.get("strict")
-            )
-        )
+        _require(isinstance(tool, dict), "each tool must be an object", f"tools[{i}]")
+        out += _tool(tool)
     return tuple(out)
 
 
@@ -109,12 +202,15 @@ def _choice(raw: Any) -> ToolChoice | None:
         return None
     if raw in ("auto", "none", "required"):
         return ToolChoice(raw)
-    _require(
-        isinstance(raw, dict) and isinstance(raw.get("name"), str),
-        "tool_choice is not valid",
-        "tool_choice",
-    )
-    return ToolChoice("tool", raw["name"])
+    _require(isinstance(raw, dict), "tool_choice is not valid", "tool_choice")
+    kind = raw.get("type")
+    if kind in ("function", "custom") and isinstance(raw.get("name"), str):
+        return ToolChoice("tool", raw["name"])
+    if kind == "allowed_tools":
+        return ToolChoice("required" if raw.get("mode") == "required" else "auto")
+    if kind in WEB_SEARCH:
+        return ToolChoice("tool", HOSTED_WEB_SEARCH)
+    return ToolChoice("auto")  # a hosted tool the target cannot run: the model decides
 
 
 def _format(text: Any) -> ResponseFormat | None:
@@ -123,13 +219,13 @@ def _format(text: Any) -> ResponseFormat | None:
         return None
     if fmt["type"] == "json_object":
         return ResponseFormat("json_object")
-    _require(fmt["type"] == "json_schema", "text.format.type is not valid", "text.format.type")
-    return ResponseFormat("json_schema", fmt.get("name"), fmt.get("schema"), fmt.get("strict"))
+    if fmt["type"] == "json_schema":
+        return ResponseFormat("json_schema", fmt.get("name"), fmt.get("schema"), fmt.get("strict"))
+    return None
 
 
 def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatRequest:
     _require(isinstance(body.get("model"), str) and body["model"], "model is required", "model")
-    _require("input" in body, "input is required", "input")
     limit = body.get("max_output_tokens")
     _require(
         limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit > 0),
@@ -139,17 +235,18 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
     stream = body.get("stream")
     _require(stream is None or isinstance(stream, bool), "stream must be a boolean", "stream")
     instructions = body.get("instructions")
-    _require(
-        instructions is None or isinstance(instructions, str),
-        "instructions must be a string",
-        "instructions",
-    )
+    system = [TextPart(instructions)] if isinstance(instructions, str) and instructions else []
+    messages = decode_input(body.get("input"))
+    while messages and messages[0].role in ("system", "developer"):  # leading: instructions
+        system += [p for p in messages.pop(0).parts if isinstance(p, TextPart)]
     raw_reasoning = body.get("reasoning")
     reasoning: dict[str, Any] = raw_reasoning if isinstance(raw_reasoning, dict) else {}
+    effort = reasoning.get("effort")
+    summary = reasoning.get("summary") or reasoning.get("generate_summary")
     return ChatRequest(
         model=model or body["model"],
-        messages=tuple(decode_input(body["input"])),
-        system=(TextPart(instructions),) if instructions else (),
+        messages=tuple(messages),
+        system=tuple(system),
         tools=_tools(body.get("tools")),
         tool_choice=_choice(body.get("tool_choice")),
         parallel_tool_calls=body.get("parallel_tool_calls"),
@@ -157,7 +254,8 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         max_output_tokens=limit,
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
-        reasoning_effort=reasoning.get("effort"),
+        reasoning_effort=effort if isinstance(effort, str) else None,
+        reasoning_summary=bool(summary) and summary != "none",
         stream=stream is True,
-        user=body.get("user"),
+        user=body.get("user") or body.get("safety_identifier"),
     )

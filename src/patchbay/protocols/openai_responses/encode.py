@@ -32,14 +32,17 @@ def message_item(text: str, item_id: str | None = None) -> dict[str, Any]:
 
 
 def call_item(call: ToolCall, item_id: str | None = None) -> dict[str, Any]:
-    return {
-        "id": item_id or new_id("fc_"),
-        "type": "function_call",
-        "status": "completed",
-        "call_id": call.id,
-        "name": call.name,
-        "arguments": call.arguments,
-    }
+    """A function call, or a custom tool call (its free-form ``input``), in its namespace."""
+    item: dict[str, Any] = {"id": item_id or new_id("ctc_" if call.kind == "custom" else "fc_")}
+    if call.kind == "custom":
+        item.update(type="custom_tool_call", status="completed", call_id=call.id)
+        item.update(name=call.name, input=call.arguments)
+    else:
+        item.update(type="function_call", status="completed", call_id=call.id)
+        item.update(name=call.name, arguments=call.arguments)
+    if call.namespace:
+        item["namespace"] = call.namespace
+    return item
 
 
 def output_items(resp: ChatResponse) -> list[dict[str, Any]]:

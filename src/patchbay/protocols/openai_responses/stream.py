@@ -94,12 +94,28 @@ class StreamEncoder:
                 )
                 + self._emit("response.output_item.done", {"output_index": index, "item": done})
             )
-        done = call_item(ToolCall(item["call_id"], item["name"], "".join(item["args"])), item["id"])
+        call = ToolCall(
+            item["call_id"],
+            item["name"],
+            "".join(item["args"]),
+            kind=item["kind"],
+            namespace=item["namespace"],
+        )
+        done = call_item(call, item["id"])
         self.output.append(done)
-        return self._emit(
-            "response.function_call_arguments.done",
-            {"item_id": item["id"], "output_index": index, "arguments": done["arguments"]},
-        ) + self._emit("response.output_item.done", {"output_index": index, "item": done})
+        if call.kind == "custom":
+            finished = self._emit(
+                "response.custom_tool_call_input.done",
+                {"item_id": item["id"], "output_index": index, "input": call.arguments},
+            )
+        else:
+            finished = self._emit(
+                "response.function_call_arguments.done",
+                {"item_id": item["id"], "output_index": index, "arguments": call.arguments},
+            )
+        return finished + self._emit(
+            "response.output_item.done", {"output_index": index, "item": done}
+        )
 
     def _text(self, delta: str) -> bytes:
         out = b""
@@ -132,22 +148,18 @@ class StreamEncoder:
 
     def _call_start(self, event: ToolCallStart) -> bytes:
         out = self._close_item()
+        call = ToolCall(event.id, event.name, "", kind=event.kind, namespace=event.namespace)
+        item = {**call_item(call), "status": "in_progress"}
         self.open = {
             "type": "function_call",
-            "id": new_id("fc_"),
+            "id": item["id"],
             "call_id": event.id,
             "name": event.name,
             "args": [],
+            "kind": event.kind,
+            "namespace": event.namespace,
         }
         self.calls[event.index] = len(self.output)
-        item = {
-            "id": self.open["id"],
-            "type": "function_call",
-            "status": "in_progress",
-            "call_id": event.id,
-            "name": event.name,
-            "arguments": "",
-        }
         return out + self._emit(
             "response.output_item.added", {"output_index": len(self.output), "item": item}
         )
@@ -159,8 +171,13 @@ class StreamEncoder:
             if self.open is None or self.open["type"] != "function_call":
                 return b""
             self.open["args"].append(event.arguments)
+            kind = (
+                "response.custom_tool_call_input.delta"
+                if self.open["kind"] == "custom"
+                else "response.function_call_arguments.delta"
+            )
             return self._emit(
-                "response.function_call_arguments.delta",
+                kind,
                 {
                     "item_id": self.open["id"],
                     "output_index": len(self.output),
