@@ -18,6 +18,7 @@ from patchbay.api import (
     anthropic,
     bots,
     chat,
+    count_tokens,
     gemini,
     health,
     models,
@@ -149,6 +150,7 @@ def serving_app(settings: Settings) -> HotPaths:
     exact: dict[str, Endpoint] = {
         "/v1/chat/completions": chat.chat_completions,
         "/v1/messages": anthropic.messages,
+        "/v1/messages/count_tokens": count_tokens.messages,
         "/v1/responses": responses.create,
     }
     return HotPaths(app, exact, gemini.generate)

@@ -1,4 +1,9 @@
-"""Prices per token kind, cost in ``Decimal`` and points (SPEC §3)."""
+"""Prices per token kind, cost in ``Decimal`` and points (SPEC §3).
+
+Kinds: ``prompt``, ``completion``, ``cache_read``, ``reasoning`` per token; ``image`` per image
+token of a prompt and per image an image endpoint returns; ``request`` per call; ``second``
+per second of audio (transcriptions, translations) or video (video tasks).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 
 from patchbay.domain.usage import Usage
 
-KINDS = ("prompt", "completion", "image", "request", "cache_read", "reasoning")
+KINDS = ("prompt", "completion", "image", "request", "cache_read", "reasoning", "second")
 BASE_KINDS = ("prompt", "completion", "image", "request")
 
 
@@ -48,6 +53,7 @@ class Pricing:
     request: Decimal | None = None
     cache_read: Decimal | None = None
     reasoning: Decimal | None = None
+    second: Decimal | None = None
     # derived once, read on every call: the request path never re-formats a price
     free: bool = field(default=False, init=False, repr=False, compare=False)
     texts: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -115,6 +121,15 @@ def cost(usage: Usage, pricing: Pricing) -> CostBreakdown:
             price = getattr(pricing, priced_as)
             if price is not None:
                 prices[kind] = texts[priced_as]
+                total += price * count
+    for kind, count, price in (  # per image made and per second of audio or video
+        ("images", usage.images, pricing.image),
+        ("seconds", usage.seconds, pricing.second),
+    ):
+        if count:
+            tokens[kind] = count
+            if price is not None:
+                prices[kind] = texts["image" if kind == "images" else "second"]
                 total += price * count
     if pricing.request:
         total += pricing.request

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patchbay.accounting.pricing import Pricing, PricingError
+from patchbay.catalog.endpoints import parse_endpoints
 from patchbay.db import models as db
 from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
@@ -78,6 +79,12 @@ def _apply(row: db.Model, data: dict[str, Any]) -> None:
         row.pricing = _pricing(data["pricing"])
     details = dict(row.details or {})
     details.update({k: v for k, v in data.items() if k not in COLUMNS})
+    if "endpoints" in data:
+        endpoints = parse_endpoints(data["endpoints"])
+        if endpoints is None:
+            details.pop("endpoints", None)
+        else:
+            details["endpoints"] = endpoints
     row.details = details
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from patchbay.catalog.endpoints import served
 from patchbay.catalog.entries import ModelEntry
 
 METADATA_FIELDS = (
@@ -16,7 +17,10 @@ METADATA_FIELDS = (
     "prefer_websockets",
     "minimal_client_version",
 )
-GEMINI_METHODS = ["generateContent", "streamGenerateContent"]
+GEMINI_METHODS = {
+    "chat": ["generateContent", "streamGenerateContent"],
+    "embeddings": ["embedContent", "batchEmbedContents"],
+}
 
 
 def ordered(models: Iterable[ModelEntry]) -> list[ModelEntry]:
@@ -93,6 +97,7 @@ def openai_model(model: ModelEntry) -> dict[str, Any]:
             if k not in ("prompt", "completion", "image", "request") and v is not None
         },
         "metadata": _metadata(model),
+        "supported_endpoint_types": list(served(model)),
     }
 
 
@@ -104,6 +109,13 @@ def anthropic_model(model: ModelEntry) -> dict[str, Any]:
         "display_name": model.details.get("display_name") or model.id,
         "created_at": created.isoformat().replace("+00:00", "Z"),
     }
+
+
+def _gemini_methods(model: ModelEntry) -> list[str]:
+    endpoints = served(model)
+    return [
+        method for name in GEMINI_METHODS if name in endpoints for method in GEMINI_METHODS[name]
+    ]
 
 
 def gemini_model(model: ModelEntry) -> dict[str, Any]:
@@ -118,7 +130,7 @@ def gemini_model(model: ModelEntry) -> dict[str, Any]:
         or details.get("context_size")
         or 0,
         "outputTokenLimit": details.get("max_output_tokens") or 0,
-        "supportedGenerationMethods": list(GEMINI_METHODS),
+        "supportedGenerationMethods": _gemini_methods(model),
     }
 
 

@@ -3,7 +3,9 @@
 Invariants: every count is a non-negative int. ``input_tokens`` is the whole prompt, and
 ``cached_input_tokens`` and ``image_tokens`` are parts of it; ``output_tokens`` is the whole
 completion, and ``reasoning_tokens`` is part of it. ``estimated`` is true when the gateway
-counted the tokens itself because the upstream reported none.
+counted the tokens itself because the upstream reported none. The non-chat endpoints add two
+counts that are not tokens: ``images`` an image endpoint returned, and ``seconds`` of audio or
+video (started seconds, rounded up).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ class Usage:
     reasoning_tokens: int = 0
     image_tokens: int = 0
     estimated: bool = False
+    images: int = 0
+    seconds: int = 0
 
     @property
     def reported(self) -> bool:
@@ -37,6 +41,8 @@ class Usage:
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             image_tokens=self.image_tokens + other.image_tokens,
             estimated=self.estimated or other.estimated,
+            images=self.images + other.images,
+            seconds=self.seconds + other.seconds,
         )
 
 

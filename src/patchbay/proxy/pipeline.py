@@ -21,6 +21,7 @@ import random
 from patchbay.accounts.keystore import Principal
 from patchbay.asgi.replies import Reply
 from patchbay.catalog.access import authorize
+from patchbay.catalog.endpoints import require_endpoint
 from patchbay.catalog.entries import RouteEntry
 from patchbay.catalog.loader import Catalog
 from patchbay.errors import GatewayError, UpstreamError
@@ -54,6 +55,7 @@ class Pipeline:
 
     async def serve(self, principal: Principal, inbound: Inbound) -> Reply:
         model = authorize(principal, self.catalog.get(inbound.model), inbound.model)
+        require_endpoint(model, "chat")  # 400 for a model that serves only other endpoints
         call, headers = await open_call(self.limiter, self.meter, principal, model, inbound)
         try:
             reply = await self._attempts(call, inbound)

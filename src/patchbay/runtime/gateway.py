@@ -27,13 +27,16 @@ from patchbay.metering.ledger_meter import LedgerMeter
 from patchbay.metering.sqlite_writer import SQLiteWriter
 from patchbay.metering.writers import SQLAlchemyWriter, Writer
 from patchbay.proxy.conversations import Conversations
+from patchbay.proxy.endpoint_calls import EndpointCalls
 from patchbay.proxy.pipeline import Pipeline
+from patchbay.proxy.videos import Videos
 from patchbay.security.crypto import SecretBox, load_secret_box
 from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
 
 log = logging.getLogger("patchbay")
 RETENTION_PERIOD_S = 3600
+VIDEO_POLL_PERIOD_S = 2.0
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Gateway:
     listings: ListingCache = field(default_factory=ListingCache)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watcher: versions.VersionWatcher | None = None
+    endpoints: EndpointCalls | None = None  # the non-chat model endpoints' call path
+    videos: Videos | None = None  # video tasks (``/v1/videos``)
 
     @property
     def catalog(self) -> Catalog:
@@ -83,6 +88,8 @@ class Gateway:
             conversations=Conversations(sessions),
             redis=redis,
         )
+        gateway.endpoints = EndpointCalls(gateway.pipeline, client)
+        gateway.videos = Videos(sessions, gateway.endpoints, settings.points_per_usd)
         await gateway.reload_catalog()
         await asyncio.to_thread(bpe.encoding)  # the tokenizer, loaded before the first call
         await meter.start()
@@ -98,6 +105,7 @@ class Gateway:
         gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))
         gateway.tasks.append(asyncio.create_task(gateway._flush_loop()))
         gateway.tasks.append(asyncio.create_task(gateway._retention_loop()))
+        gateway.tasks.append(asyncio.create_task(gateway._video_loop()))
         if gateway.redis is not None:
             gateway.tasks.append(asyncio.create_task(gateway._listen()))
         return gateway
@@ -145,6 +153,16 @@ class Gateway:
             except Exception:
                 log.warning("usage retention pass failed", exc_info=True)
             await asyncio.sleep(RETENTION_PERIOD_S)
+
+    async def _video_loop(self) -> None:
+        """Refresh running video tasks (any instance may; each completion is charged once)."""
+        while True:
+            await asyncio.sleep(VIDEO_POLL_PERIOD_S)
+            try:
+                if self.videos is not None:
+                    await self.videos.poll()
+            except Exception:
+                log.warning("video task polling failed", exc_info=True)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,9 @@ from patchbay.upstream.guard import GuardedResolver, RefusedAddress, literal_hos
 
 log = logging.getLogger("patchbay.upstream")
 USER_AGENT = "patchbay"
+# a request body: bytes, or an async iterable of chunks streamed as they come (uploads read
+# from a spool; aiohttp sends it chunked, or with the Content-Length given in the headers)
+Body = bytes | AsyncIterable[bytes]
 
 
 @dataclass(slots=True)
@@ -106,16 +109,21 @@ class UpstreamClient:
         self,
         provider: str,
         url: str,
-        body: bytes,
+        body: Body,
         headers: dict[str, str],
         timeout_s: float,
         *,
         guarded: bool = False,
+        method: str = "POST",
     ) -> UpstreamResponse:
         session = self._pick(url, guarded)
         try:
-            async with session.post(
-                url, data=body, headers=_headers(headers), timeout=_timeout(timeout_s, False)
+            async with session.request(
+                method,
+                url,
+                data=body,
+                headers=_headers(headers),
+                timeout=_timeout(timeout_s, False),
             ) as r:
                 data = await r.read()
                 return UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
@@ -126,15 +134,16 @@ class UpstreamClient:
         self,
         provider: str,
         url: str,
-        body: bytes,
+        body: Body,
         headers: dict[str, str],
         timeout_s: float,
         *,
         guarded: bool = False,
+        method: str = "POST",
     ) -> UpstreamStream:
         """Send the request and wait for the response head. A refusal (status >= 400) comes
         with its whole body read; otherwise ``chunks`` yields the body as it arrives."""
-        chunks = self._stream(provider, url, body, headers, timeout_s, guarded)
+        chunks = self._stream(provider, url, body, headers, timeout_s, guarded, method)
         try:
             head = await anext(chunks)
         except BaseException:
@@ -149,16 +158,17 @@ class UpstreamClient:
         self,
         provider: str,
         url: str,
-        body: bytes,
+        body: Body,
         headers: dict[str, str],
         timeout_s: float,
         guarded: bool,
+        method: str = "POST",
     ) -> AsyncGenerator[UpstreamResponse | bytes, None]:
         """The response head first (with the body when it is a refusal), then the chunks."""
         session = self._pick(url, guarded)
         try:
-            async with session.post(
-                url, data=body, headers=_headers(headers), timeout=_timeout(timeout_s, True)
+            async with session.request(
+                method, url, data=body, headers=_headers(headers), timeout=_timeout(timeout_s, True)
             ) as r:
                 if r.status >= 400:
                     data = await r.read()
