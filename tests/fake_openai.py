@@ -27,6 +27,7 @@ class Faults:
     drop_after_chunks: int | None = None  # break the connection mid-stream
     set_cookie: bool = False  # answers carry a Set-Cookie header
     message: str | None = None  # the error message of an injected ``status``
+    no_usage: bool = False  # whole answers carry no usage at all
 
 
 @dataclass
@@ -88,12 +89,19 @@ class FakeOpenAI:
             message = self.faults.message or "injected failure"
             return self._error(self.faults.status, message, kind, protocol)
         ask, whole, chunks = WIRES[protocol]
+        if request.path.endswith(("/count_tokens", ":countTokens")):  # counted as words
+            words = ask({"max_tokens": 1, **body}).prompt_words
+            key = "input_tokens" if protocol == "anthropic" else "totalTokens"
+            return web.json_response({key: words})
         answer = think(ask(body))
         streaming = body.get("stream") or request.path.endswith(":streamGenerateContent")
         if not streaming:
             data = whole(body, answer)
             if protocol == "chat" and isinstance(body.get("x_test_usage"), dict):
                 data["usage"] = body["x_test_usage"]  # tests dictate the reported usage
+            if self.faults.no_usage:
+                data.pop("usage", None)
+                data.pop("usageMetadata", None)
             reply = web.json_response(data)
             if self.faults.set_cookie:
                 reply.set_cookie("upstream_session", "user-a-secret")
@@ -119,7 +127,13 @@ class FakeOpenAI:
         return response
 
 
-PROTOCOLS = {"chat": "chat", "responses": "responses", "anthropic": "anthropic", "gemini": "gemini"}
+PROTOCOLS = {
+    "chat": "chat",
+    "responses": "responses",
+    "anthropic": "anthropic",
+    "anthropic-count": "anthropic",
+    "gemini": "gemini",
+}
 WIRES = {
     "chat": (chat_ask, chat_body, chat_chunks),
     "responses": (wire.responses_ask, wire.responses_body, wire.responses_chunks),
@@ -138,6 +152,7 @@ def start_fake_openai() -> tuple[FakeOpenAI, Any]:
         app.router.add_post("/v1/chat/completions", fake.handle, name="chat")
         app.router.add_post("/v1/responses", fake.handle, name="responses")
         app.router.add_post("/v1/messages", fake.handle, name="anthropic")
+        app.router.add_post("/v1/messages/count_tokens", fake.handle, name="anthropic-count")
         app.router.add_post("/v1beta/models/{target}", fake.handle, name="gemini")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

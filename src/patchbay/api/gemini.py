@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from patchbay.accounts.keystore import Principal
+from patchbay.api import count_tokens
 from patchbay.api.edge import handle, positive_int, require
 from patchbay.api.exchange import Exchange
 from patchbay.api.http import error_response
@@ -59,6 +60,8 @@ def read(exchange: Exchange, body: dict[str, Any], principal: Principal) -> Inbo
 
 async def generate(exchange: Exchange) -> Reply:
     model, _, method = exchange.path_params["target"].rpartition(":")
+    if method == "countTokens" and model:
+        return await count_tokens.gemini(exchange, model)
     if method not in METHODS or not model:
         return error_response(NotFound(f"no such method: {method or model}"), "gemini")
     return await handle(exchange, read, "gemini")

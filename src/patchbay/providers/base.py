@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import orjson
 
@@ -133,6 +133,13 @@ class NativeWire(Protocol):
     def relay(
         self, tally: Tally, *, body: dict[str, Any], model: str, upstream_model: str, framing: str
     ) -> Relay: ...
+
+
+@runtime_checkable
+class CountingWire(NativeWire, Protocol):
+    """A native wire whose upstream counts tokens itself (Anthropic, Gemini)."""
+
+    def count_outbound(self, route: RouteEntry, body: dict[str, Any]) -> Outbound: ...
 
 
 class Adapter(Protocol):

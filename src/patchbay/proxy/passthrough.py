@@ -52,7 +52,7 @@ class CallTally:
         return call.cost_usd, call.cost_points
 
 
-def _refused(route: RouteEntry, status: int, body: bytes, content_type: str) -> Reply:
+def refused(route: RouteEntry, status: int, body: bytes, content_type: str) -> Reply:
     """The upstream's refusal as sent, or raise the gateway's error to fail over."""
     error = refusal(route, status, body[:2000].decode("utf-8", "replace"))
     if not relayed_as_sent(error):
@@ -77,7 +77,7 @@ async def forward(
             guarded=provider.user_owned,
         )  # fmt: skip
         if response.status >= 400:
-            return _refused(route, response.status, response.body, response.content_type)
+            return refused(route, response.status, response.body, response.content_type)
         answer = parse_json_object(provider.name, response.body)
         usage = native.usage(answer)
         if usage is None:  # counted by the gateway, and marked so
@@ -97,7 +97,7 @@ async def forward(
         guarded=provider.user_owned,
     )  # fmt: skip
     if upstream.status >= 400:
-        return _refused(route, upstream.status, upstream.body, upstream.content_type)
+        return refused(route, upstream.status, upstream.body, upstream.content_type)
     relay = native.relay(
         CallTally(call, settle),
         body=inbound.body,

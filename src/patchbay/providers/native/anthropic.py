@@ -92,6 +92,13 @@ class AnthropicNative:
             adapter.url(route, stream), orjson.dumps(payload), adapter.headers(route, headers)
         )
 
+    def count_outbound(self, route: RouteEntry, body: dict[str, Any]) -> Outbound:
+        payload = dict(body)
+        payload["model"] = route.upstream_model
+        adapter = self.adapter
+        url = (route.provider.base_url or "").rstrip("/") + "/v1/messages/count_tokens"
+        return Outbound(url, orjson.dumps(payload), adapter.headers(route))
+
     def usage(self, answer: dict[str, Any]) -> Usage | None:
         usage = answer.get("usage")
         return usage_of(usage) if isinstance(usage, dict) else None

@@ -103,6 +103,11 @@ class GeminiNative:
         adapter = self.adapter
         return Outbound(adapter.url(route, stream), orjson.dumps(body), adapter.headers(route))
 
+    def count_outbound(self, route: RouteEntry, body: dict[str, Any]) -> Outbound:
+        url = (route.provider.base_url or "").rstrip("/")
+        url += f"/v1beta/models/{route.upstream_model}:countTokens"
+        return Outbound(url, orjson.dumps(body), self.adapter.headers(route))
+
     def usage(self, answer: dict[str, Any]) -> Usage | None:
         usage = answer.get("usageMetadata")
         return usage_of(usage) if isinstance(usage, dict) else None
