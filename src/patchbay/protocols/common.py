@@ -44,6 +44,14 @@ def result_text(result: ToolResult) -> str:
     return "".join(p.text for p in result.content if isinstance(p, TextPart))
 
 
+def joined_instructions(parts: list[TextPart], more: list[TextPart]) -> list[TextPart]:
+    """Instructions from one more source (another leading system message), kept apart from
+    the ones before by a blank line when every part is later joined as one text."""
+    if parts and more:
+        return [*parts, TextPart("\n\n"), *more]
+    return [*parts, *more]
+
+
 def gemini_call_id(index: int, name: str) -> str:
     """The id the gateway gives the ``index``-th function call of a Gemini conversation (Gemini
     calls carry none): the same on both sides, so a result finds its call."""

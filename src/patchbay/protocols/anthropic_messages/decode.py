@@ -32,7 +32,7 @@ from patchbay.domain.requests import (
     ToolChoice,
     ToolDefinition,
 )
-from patchbay.protocols.common import dump_arguments
+from patchbay.protocols.common import dump_arguments, joined_instructions
 from patchbay.protocols.errors import RequestInvalid
 
 ROLES = ("user", "assistant", "system")
@@ -220,7 +220,7 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         parts = tuple(_blocks(raw["content"], f"messages[{i}].content"))
         role: Role = raw["role"]
         if role == "system" and not messages:
-            system += [p for p in parts if isinstance(p, TextPart)]
+            system = joined_instructions(system, [p for p in parts if isinstance(p, TextPart)])
         else:
             messages.append(Message(role=role, parts=parts))
     choice, parallel = _choice(body.get("tool_choice"))

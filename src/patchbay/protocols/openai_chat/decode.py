@@ -23,7 +23,7 @@ from patchbay.domain.messages import (
     ToolResult,
 )
 from patchbay.domain.requests import ChatRequest, ResponseFormat, ToolChoice, ToolDefinition
-from patchbay.protocols.common import split_data_url
+from patchbay.protocols.common import joined_instructions, split_data_url
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.protocols.openai_chat.validate import validate_request
 
@@ -239,11 +239,8 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
     messages: list[Message] = []
     for index, raw in enumerate(body["messages"]):
         if raw["role"] in ("system", "developer") and not messages:
-            system.extend(
-                p
-                for p in _parts(raw.get("content"), f"messages[{index}].content")
-                if isinstance(p, TextPart)
-            )
+            parts = _parts(raw.get("content"), f"messages[{index}].content")
+            system = joined_instructions(system, [p for p in parts if isinstance(p, TextPart)])
         else:
             messages.append(_message(index, raw))
     stop = body.get("stop")

@@ -31,7 +31,7 @@ from patchbay.domain.requests import (
     ToolDefinition,
 )
 from patchbay.domain.tools import flatten
-from patchbay.protocols.common import split_data_url
+from patchbay.protocols.common import joined_instructions, split_data_url
 from patchbay.protocols.errors import RequestInvalid
 
 ROLES = ("user", "assistant", "system", "developer")
@@ -238,7 +238,8 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
     system = [TextPart(instructions)] if isinstance(instructions, str) and instructions else []
     messages = decode_input(body.get("input"))
     while messages and messages[0].role in ("system", "developer"):  # leading: instructions
-        system += [p for p in messages.pop(0).parts if isinstance(p, TextPart)]
+        leading = [p for p in messages.pop(0).parts if isinstance(p, TextPart)]
+        system = joined_instructions(system, leading)
     raw_reasoning = body.get("reasoning")
     reasoning: dict[str, Any] = raw_reasoning if isinstance(raw_reasoning, dict) else {}
     effort = reasoning.get("effort")
