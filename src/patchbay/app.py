@@ -27,6 +27,7 @@ from patchbay.api import (
     usage,
 )
 from patchbay.api.body_limit import BodyLimit
+from patchbay.api.console import routes as console_routes
 from patchbay.api.hot_paths import Endpoint, HotPaths
 from patchbay.api.http import error_response
 from patchbay.asgi.replies import JSONReply
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/healthz", _endpoint(health.healthz), methods=["GET"])
     app.add_route("/readyz", _endpoint(health.readyz), methods=["GET"])
     app.add_route("/metrics", metrics_endpoint, methods=["GET"])
+    app.router.routes.extend(console_routes())  # /ui: the web console
     app.include_router(admin.router)
     app.include_router(redemptions.admin_router)
     app.include_router(redemptions.router)

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     allow_private_upstreams: bool = False
     admin_key: str | None = None
+    console_sign_in_rpm: int = Field(default=10, ge=1)  # console sign-ins per client a minute
     # declared upstreams and catalog entries (TOML only)
     providers: list[dict[str, Any]] = Field(default_factory=list)
     models: list[dict[str, Any]] = Field(default_factory=list)
