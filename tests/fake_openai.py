@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests import fake_media
 from tests import fake_wire_more as wire
 from tests.fake_brain import think
 from tests.fake_wire import chat_ask, chat_body, chat_chunks
@@ -153,6 +154,7 @@ def start_fake_openai() -> tuple[FakeOpenAI, Any]:
         app.router.add_post("/v1/responses", fake.handle, name="responses")
         app.router.add_post("/v1/messages", fake.handle, name="anthropic")
         app.router.add_post("/v1/messages/count_tokens", fake.handle, name="anthropic-count")
+        fake_media.register(app, fake)  # embeddings, images, audio, videos...; Gemini embeddings
         app.router.add_post("/v1beta/models/{target}", fake.handle, name="gemini")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

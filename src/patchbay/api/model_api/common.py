@@ -4,7 +4,8 @@ and render errors in the OpenAI envelope.
 
 Uploads: the form's text fields are kept, its files spooled (memory, then disk) as they
 arrive, and the body limit is enforced while reading (a declared ``Content-Length`` over it is
-refused before anything is read). When the ``model`` field comes before the files, as the
+refused before anything is read). Admission sizes an upload by its text fields: file bytes are
+not prompt tokens, and would otherwise inflate the hold and the ``tpm`` estimate. When the ``model`` field comes before the files, as the
 OpenAI SDK sends it, the key's right to the model and the model's endpoints are checked
 before the files are read, so a refused upload is not read at all.
 """
@@ -120,8 +121,10 @@ async def serve(
 
             form = await read_form(exchange, limit, precheck)
             body = form.values()
+            size = sum(len(name) + len(value) for name, value in form.fields)
         else:
             body = await exchange.json_object(limit)
+            size = exchange.body_size
         request = EndpointRequest(
             endpoint,
             path,
@@ -131,9 +134,9 @@ async def serve(
             stream=body.get("stream") in (True, "true", "True"),
         )
         if handler is not None:
-            return await handler(principal, request, exchange.body_size)
+            return await handler(principal, request, size)
         limit_tokens = max_output(body) if max_output is not None else None
-        return await path_calls.serve(principal, request, exchange.body_size, limit_tokens)
+        return await path_calls.serve(principal, request, size, limit_tokens)
     except GatewayError as exc:
         return error_response(exc, envelope)
     finally:

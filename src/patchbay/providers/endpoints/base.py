@@ -16,7 +16,7 @@ request, which the client receives as sent.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from patchbay.catalog.entries import RouteEntry
@@ -87,7 +87,6 @@ class Answer:
     data: dict[str, Any] | None = None  # a JSON answer
     raw: bytes | None = None  # a whole non-JSON answer, or a refusal as sent
     chunks: AsyncIterator[bytes] | None = None  # streamed (binary audio and video, SSE)
-    headers: dict[str, str] = field(default_factory=dict)
     usage: Usage | None = None  # set when the adapter knows it better than the answer says
 
 
