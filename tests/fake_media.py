@@ -260,7 +260,7 @@ class Media:
         step = len(audio) // SPEECH_CHUNKS + 1
         for at in range(0, len(audio), step):
             await response.write(audio[at : at + step])
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(self.fake.faults.chunk_delay_s or 0.01)
         return response
 
     async def rerank(self, request: web.Request) -> web.StreamResponse:

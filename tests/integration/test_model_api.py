@@ -6,6 +6,7 @@ loopback upstream: every endpoint answers in OpenAI's shape, reaches the upstrea
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,6 +160,18 @@ def test_audio_every_format_charged_by_the_second(
     assert [e["cost_points"] for e in entries] == [spoken, 30, 30, 30, 30]
     assert entries[3]["cost_breakdown"]["estimated"] is True  # text: seconds from the WAV header
     assert entries[1]["cost_breakdown"]["tokens"] == {"seconds": 3}
+
+
+def test_speech_is_relayed_as_it_comes(api: GatewayProcess, fake_openai: FakeOpenAI) -> None:
+    fake_openai.faults.chunk_delay_s = 0.3  # the upstream speaks slowly
+    arrivals: list[float] = []
+    with client(api, new_key(api)).audio.speech.with_streaming_response.create(
+        model="tts", voice="alloy", input="slowly now", response_format="wav"
+    ) as response:
+        for _ in response.iter_bytes(1):
+            arrivals.append(time.monotonic())
+    assert len(arrivals) == 44 + 8000
+    assert arrivals[-1] - arrivals[0] > 0.9  # the first bytes came long before the last
 
 
 @pytest.mark.parametrize("endpoint", [*CALLS, "rerank"])

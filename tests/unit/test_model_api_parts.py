@@ -98,6 +98,22 @@ def test_encode_form_round_trips_with_its_exact_length() -> None:
     assert b"".join(e[1] for e in events if e[0] == "data") == upload.read_all(10**6)
 
 
+def test_a_large_upload_spools_to_disk_and_streams_back_whole() -> None:
+    upload = FilePart("file", "big.bin", "application/octet-stream")
+    block = bytes(range(256)) * 4096  # 1 MiB
+    for _ in range(3):
+        upload.write(block)
+    assert upload.spool._rolled  # type: ignore[attr-defined]  # past SPOOL_BYTES: on disk
+    _, length, chunks = encode_form([], [upload])
+
+    async def sizes() -> list[int]:
+        return [len(chunk) async for chunk in chunks]
+
+    read = asyncio.run(sizes())
+    assert sum(read) == length and max(read) <= 1 << 16  # a block at a time
+    upload.close()
+
+
 def test_prices_per_image_and_per_second() -> None:
     pricing = Pricing.parse({"image": "0.0004", "second": "0.001", "request": "0.0001"})
     breakdown = cost(Usage(images=2, seconds=8), pricing)

@@ -25,7 +25,7 @@ from patchbay.errors import InvalidRequest, NotFound
 from patchbay.providers.endpoints import media
 from patchbay.providers.endpoints.base import Answer, EndpointRequest
 
-FILE_READ_LIMIT = 64 << 20
+TAIL = 64 << 10  # echo's WAV keeps its text at the end
 BLOCK = 4096
 
 
@@ -96,7 +96,11 @@ def transcript(request: EndpointRequest) -> Answer:
     if not files:
         raise InvalidRequest("file is required", param="file")
     upload = files[0]
-    text = media.wav_text(upload.read_all(FILE_READ_LIMIT)) if upload.head[:4] == b"RIFF" else None
+    text = (
+        media.wav_text(upload.head[:4] + upload.read_tail(TAIL))
+        if upload.head[:4] == b"RIFF"
+        else None
+    )
     text = text or str(body.get("prompt") or "") or f"(echo heard {upload.size} bytes of audio)"
     duration = media.wav_seconds(upload.head, upload.size) or 0.0
     fmt = body.get("response_format") or "json"

@@ -62,6 +62,11 @@ class FilePart:
         self.spool.write(data)
         self.size += len(data)
 
+    def read_tail(self, count: int) -> bytes:
+        """The file's last ``count`` bytes."""
+        self.spool.seek(max(0, self.size - count))
+        return self.spool.read(count)
+
     def read_all(self, limit: int) -> bytes:
         """Up to ``limit`` bytes of the file (for the in-process kind, which reads it)."""
         self.spool.seek(0)
