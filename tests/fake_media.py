@@ -215,7 +215,28 @@ class Media:
             return refused
         if request.path.endswith("/edits") and not body.get("_files"):
             return self.fake._error(400, "image is required", "invalid_request_error")
+        if body.get("stream") in (True, "true"):
+            return await self._image_stream(request, body)
         return self._images(body)
+
+    async def _image_stream(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """Partial images, then the completed one with its usage (OpenAI's image stream)."""
+        kind = "image_edit" if request.path.endswith("/edits") else "image_generation"
+        common = {"b64_json": IMAGE, "background": "opaque", "created_at": 1}
+        common |= {"output_format": "png", "quality": "low", "size": "1024x1024"}
+        tokens = words(body.get("prompt"))
+        usage = {"input_tokens": tokens, "output_tokens": 3, "total_tokens": tokens + 3}
+        usage["input_tokens_details"] = {"image_tokens": 0, "text_tokens": tokens}
+        events = [
+            {**common, "type": f"{kind}.partial_image", "partial_image_index": 0},
+            {**common, "type": f"{kind}.completed", "usage": usage},
+        ]
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        for event in events:
+            data = json.dumps(event).encode()
+            await response.write(b"event: " + event["type"].encode() + b"\ndata: " + data + b"\n\n")
+        return response
 
     async def audio(self, request: web.Request) -> web.StreamResponse:
         body, refused = await self._open(request)

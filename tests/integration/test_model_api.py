@@ -162,6 +162,26 @@ def test_audio_every_format_charged_by_the_second(
     assert entries[1]["cost_breakdown"]["tokens"] == {"seconds": 3}
 
 
+def test_an_image_stream_is_relayed_and_charged_per_completed_image(
+    api: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    key = new_key(api)
+    events = list(
+        client(api, key).images.generate(
+            model="img", prompt="a slow red cat", stream=True, partial_images=1
+        )
+    )
+    assert [e.type for e in events] == [
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    assert base64.b64decode(events[-1].b64_json) == PNG  # type: ignore[union-attr]
+    assert bodies(fake_openai, "/v1/images/generations")[0]["stream"] is True
+    entry = history(api, key, 1)[0]
+    assert entry["cost_points"] == 40 + 10  # one image, one request
+    assert entry["cost_breakdown"]["tokens"] == {"prompt": 4, "completion": 3, "images": 1}
+
+
 def test_speech_is_relayed_as_it_comes(api: GatewayProcess, fake_openai: FakeOpenAI) -> None:
     fake_openai.faults.chunk_delay_s = 0.3  # the upstream speaks slowly
     arrivals: list[float] = []
