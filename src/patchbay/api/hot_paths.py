@@ -78,7 +78,7 @@ class HotPaths:
             failure = GatewayError("the gateway failed to handle this request")
             reply = error_response(failure, protocol_for_path(scope["path"]))
         overhead = trace.overhead_s()  # before the head is sent: a stream's relay is upstream
-        reply.add_raw_headers(observer.headers(trace))
+        reply.add_raw_headers(observer.headers(trace, overhead))
         status = getattr(reply, "status_code", None)  # None: a stream, answered 200
         if status is None:
             observer.stream_started()

@@ -40,8 +40,8 @@ class RequestIds:
                 overhead = trace.overhead_s() * 1000
                 message["headers"] = [
                     *message.get("headers", ()),
-                    (b"x-request-id", trace.request_id.encode()),
-                    (b"x-patchbay-overhead-ms", f"{overhead:.3f}".encode()),
+                    (b"x-request-id", trace.raw_id),
+                    (b"x-patchbay-overhead-ms", b"%.3f" % overhead),
                 ]
             await send(message)
 

@@ -148,12 +148,11 @@ class Observer:
         return metrics.render()
 
     @staticmethod
-    def headers(trace: RequestTrace) -> RawHeaders:
+    def headers(trace: RequestTrace, overhead_s: float) -> RawHeaders:
         """The answer's ``x-request-id`` and ``x-patchbay-overhead-ms`` (before it is sent)."""
-        overhead = trace.overhead_s() * 1000
         return [
-            (b"x-request-id", trace.request_id.encode()),
-            (b"x-patchbay-overhead-ms", f"{overhead:.3f}".encode()),
+            (b"x-request-id", trace.raw_id),
+            (b"x-patchbay-overhead-ms", b"%.3f" % (overhead_s * 1000)),
         ]
 
     def stream_started(self) -> None:

@@ -17,25 +17,29 @@ from contextvars import ContextVar
 from typing import Any
 
 SANE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
-_PREFIX = os.urandom(6).hex()
+_PREFIX = os.urandom(6).hex().encode()
 _COUNTER = itertools.count(1)
 
 
-def new_request_id() -> str:
-    return f"{_PREFIX}{next(_COUNTER):08x}"
+def new_request_id() -> bytes:
+    return _PREFIX + b"%08x" % next(_COUNTER)
 
 
 class RequestTrace:
-    __slots__ = ("request_id", "start", "upstream_s", "call", "method", "path", "protocol")
+    __slots__ = ("raw_id", "start", "upstream_s", "call", "method", "path", "protocol")
 
-    def __init__(self, request_id: str, method: str, path: str) -> None:
-        self.request_id = request_id
+    def __init__(self, raw_id: bytes, method: str, path: str) -> None:
+        self.raw_id = raw_id  # as it goes in the header; ``request_id`` for the log
         self.start = time.perf_counter()
         self.upstream_s = 0.0  # time spent waiting on upstreams (to the head, for streams)
         self.call: Any = None  # the metered call, once admitted
         self.method = method
         self.path = path
         self.protocol = ""
+
+    @property
+    def request_id(self) -> str:
+        return self.raw_id.decode("ascii")
 
     def overhead_s(self, now: float | None = None) -> float:
         """The gateway's own time so far: elapsed minus the time spent on upstreams."""
@@ -47,13 +51,13 @@ CURRENT: ContextVar[RequestTrace | None] = ContextVar("patchbay_request", defaul
 
 def begin(scope: Mapping[str, Any]) -> RequestTrace:
     """Start a request's trace from its ASGI scope and make it the current one."""
-    request_id = None
+    raw_id = None
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             if SANE_ID.fullmatch(value):
-                request_id = value.decode("ascii")
+                raw_id = bytes(value)
             break
-    trace = RequestTrace(request_id or new_request_id(), scope["method"], scope["path"])
+    trace = RequestTrace(raw_id or new_request_id(), scope["method"], scope["path"])
     CURRENT.set(trace)
     return trace
 
