@@ -282,6 +282,35 @@ def test_gemini_embeddings_both_ways(api: GatewayProcess, fake_openai: FakeOpenA
     assert entries[-1]["cost_points"] == 5  # the OpenAI upstream's own usage
 
 
+def test_upstream_refusals_reach_each_client_as_its_protocol_shows_them(
+    api: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    key = new_key(api)
+    fake_openai.faults.status, fake_openai.faults.message = 400, "input is too long for us"
+    with pytest.raises(openai.BadRequestError) as refused:
+        client(api, key).embeddings.create(model="emb", input="x")
+    assert refused.value.body == {  # as the upstream sent it
+        "message": "input is too long for us",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    gemini = httpx.post(
+        api.url + "/v1beta/models/emb:embedContent",
+        params={"key": key},
+        json={"content": {"parts": [{"text": "x"}]}},
+    )
+    assert gemini.status_code == 400
+    assert gemini.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert "input is too long for us" in gemini.json()["error"]["message"]
+    fake_openai.faults.status = 503
+    with pytest.raises(openai.APIStatusError) as failed:
+        client(api, key).moderations.create(model="mod", input="x")
+    assert failed.value.status_code == 502 and "upstream" in failed.value.message
+    time.sleep(0.5)
+    assert history(api, key, 0) == []  # nothing answered: nothing charged
+
+
 def test_images_from_a_gemini_upstream_inline_parts(
     api: GatewayProcess, fake_openai: FakeOpenAI
 ) -> None:

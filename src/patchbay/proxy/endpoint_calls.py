@@ -28,7 +28,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError, UpstreamError
 from patchbay.metering.call import Call
 from patchbay.protocols.openai_usage import add_cost
-from patchbay.providers.base import Relay
+from patchbay.providers.base import Relay, refusal
 from patchbay.providers.endpoint_registry import endpoint_adapter
 from patchbay.providers.endpoints.base import (
     Answer,
@@ -135,6 +135,9 @@ class EndpointCalls:
         settle = self.pipeline.settle
         if answer.status >= 400:  # the upstream's refusal, as it sent it: nothing to charge
             settle(call)
+            if render is not None and call.route is not None:  # in the client's own envelope
+                text = (answer.raw or b"")[:2000].decode("utf-8", "replace")
+                raise refusal(call.route, answer.status, text)
             return BytesReply(answer.raw or b"", answer.status, None, answer.content_type.encode())
         if answer.chunks is not None:
             return self._stream(call, request, answer, answer.chunks)
