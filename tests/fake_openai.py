@@ -29,6 +29,7 @@ class Faults:
     set_cookie: bool = False  # answers carry a Set-Cookie header
     message: str | None = None  # the error message of an injected ``status``
     no_usage: bool = False  # whole answers carry no usage at all
+    retry_after: str | None = None  # the Retry-After header of an injected ``status``
 
 
 @dataclass
@@ -88,7 +89,10 @@ class FakeOpenAI:
         if self.faults.status:
             kind = "invalid_request_error" if self.faults.status < 500 else "server_error"
             message = self.faults.message or "injected failure"
-            return self._error(self.faults.status, message, kind, protocol)
+            refusal = self._error(self.faults.status, message, kind, protocol)
+            if self.faults.retry_after is not None:
+                refusal.headers["retry-after"] = self.faults.retry_after
+            return refusal
         ask, whole, chunks = WIRES[protocol]
         if request.path.endswith(("/count_tokens", ":countTokens")):  # counted as words
             words = ask({"max_tokens": 1, **body}).prompt_words

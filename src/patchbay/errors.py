@@ -25,6 +25,7 @@ class GatewayError(Exception):
     status = 500
     code = "internal_error"
     kind = "api_error"
+    retry_after_s: float | None = None  # when the caller (or a route) may try again
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-SECTIONS = ("server", "storage", "billing", "limits", "security")
+SECTIONS = ("server", "storage", "billing", "limits", "routing", "security")
 MIB = 1024 * 1024
 
 
@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # [limits]
     default_rpm: int = Field(default=500, ge=1)
     redis_fail_mode: str = "open"  # open: decide in-process when Redis fails; closed: 503
+    # [routing]: a route's circuit breaker (routing.health)
+    breaker_failures: int = Field(default=3, ge=1)  # consecutive failures that open it
+    breaker_cooldown_s: float = Field(default=15.0, gt=0)  # first cooldown, doubled each time
+    breaker_max_cooldown_s: float = Field(default=300.0, gt=0)
     # [security]
     secret_key: str | None = None
     allow_private_upstreams: bool = False

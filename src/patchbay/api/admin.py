@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -202,3 +203,41 @@ async def delete_model(model_id: str, request: Request, session: Session) -> dic
     result = {"object": "model", "id": model_id, "deleted": True}
     await applied(request, session)
     return result
+
+
+@router.get("/routes")
+async def route_health(request: Request) -> dict[str, Any]:
+    """Every route of every model with its health as this worker sees it (shared across
+    workers and instances through Redis when configured)."""
+    gateway = gateway_of(request)
+    now = time.time()
+    health = gateway.pipeline.health.snapshot(now)
+    items = []
+    for model in sorted(gateway.catalog.models.values(), key=lambda m: m.id):
+        for route in model.routes:
+            state = health.get(route.key) or {
+                "state": "closed",
+                "consecutive_failures": 0,
+                "failures": 0,
+                "recent_failure_rate": 0.0,
+                "cooldown_until": None,
+                "in_flight": 0,
+                "last_error": None,
+            }
+            until = state["cooldown_until"]
+            items.append(
+                {
+                    "object": "route",
+                    "model": model.id,
+                    "strategy": model.strategy,
+                    "provider": route.provider.name,
+                    "upstream_model": route.upstream_model,
+                    "weight": route.weight,
+                    "max_concurrency": route.max_concurrency,
+                    **state,
+                    "cooldown_until": (
+                        datetime.fromtimestamp(until, UTC).isoformat() if until else None
+                    ),
+                }
+            )
+    return listing(items)

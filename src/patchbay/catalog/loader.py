@@ -59,6 +59,9 @@ def _provider_entry(row: db.Provider, box: SecretBox) -> ProviderEntry:
         api_key=_provider_key(row, box),
         timeout_s=row.timeout_s,
         enabled=row.enabled,
+        connect_timeout_s=row.connect_timeout_s,
+        first_byte_timeout_s=row.first_byte_timeout_s,
+        idle_timeout_s=row.idle_timeout_s,
     )
 
 
@@ -100,7 +103,12 @@ async def load_catalog(session: AsyncSession, box: SecretBox) -> Catalog:
     for route_row in route_rows.all():
         provider = providers_by_id.get(route_row.provider_id)
         if provider is not None and provider.enabled:
-            route = RouteEntry(provider, route_row.upstream_model, route_row.weight)
+            route = RouteEntry(
+                provider,
+                route_row.upstream_model,
+                route_row.weight,
+                max_concurrency=route_row.max_concurrency,
+            )
             routes.setdefault(route_row.model_id, []).append(route)
     for model in (await session.scalars(select(db.Model).where(db.Model.enabled))).all():
         catalog.models[model.id] = ModelEntry(

@@ -41,7 +41,11 @@ def _pricing(value: Any) -> dict[str, Any] | None:
         raise InvalidRequest(str(exc), param="pricing") from None
 
 
-async def _routes(session: AsyncSession, routes: Any) -> list[tuple[int, str, int]]:
+STRATEGIES = ("weighted", "ordered", "least_inflight")
+Route = tuple[int, str, int, int | None]  # provider id, upstream model, weight, concurrency cap
+
+
+async def _routes(session: AsyncSession, routes: Any) -> list[Route]:
     if not isinstance(routes, list):
         raise InvalidRequest("routes must be a list", param="routes")
     resolved = []
@@ -60,7 +64,10 @@ async def _routes(session: AsyncSession, routes: Any) -> list[tuple[int, str, in
         weight = route.get("weight", 1)
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
             raise InvalidRequest("weight must be a non-negative integer", param=param)
-        resolved.append((provider, upstream, weight))
+        cap = route.get("max_concurrency")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise InvalidRequest("max_concurrency must be a positive integer", param=param)
+        resolved.append((provider, upstream, weight, cap))
     return resolved
 
 
@@ -77,6 +84,8 @@ def _apply(row: db.Model, data: dict[str, Any]) -> None:
             setattr(row, name, data[name])
     if "pricing" in data:
         row.pricing = _pricing(data["pricing"])
+    if "strategy" in data and data["strategy"] not in (None, *STRATEGIES):
+        raise InvalidRequest(f"strategy must be one of {', '.join(STRATEGIES)}", param="strategy")
     details = dict(row.details or {})
     details.update({k: v for k, v in data.items() if k not in COLUMNS})
     if "endpoints" in data:
@@ -121,11 +130,9 @@ async def upsert_model(
     return row
 
 
-async def set_routes(
-    session: AsyncSession, model_id: str, routes: list[tuple[int, str, int]]
-) -> None:
+async def set_routes(session: AsyncSession, model_id: str, routes: list[Route]) -> None:
     await session.execute(delete(db.ModelRoute).where(db.ModelRoute.model_id == model_id))
-    for position, (provider_id, upstream, weight) in enumerate(routes):
+    for position, (provider_id, upstream, weight, cap) in enumerate(routes):
         session.add(
             db.ModelRoute(
                 model_id=model_id,
@@ -133,6 +140,7 @@ async def set_routes(
                 upstream_model=upstream,
                 weight=weight,
                 position=position,
+                max_concurrency=cap,
             )
         )
 
@@ -179,7 +187,9 @@ async def model_json(session: AsyncSession, row: db.Model) -> dict[str, Any]:
         "pricing": row.pricing,
         **(row.details or {}),
         "routes": [
-            {"provider": name, "model": r.upstream_model, "weight": r.weight} for r, name in routes
+            {"provider": name, "model": r.upstream_model, "weight": r.weight}
+            | ({"max_concurrency": r.max_concurrency} if r.max_concurrency else {})
+            for r, name in routes
         ],
         "source": row.source,
     }

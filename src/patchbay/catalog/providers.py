@@ -16,6 +16,8 @@ from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
 from patchbay.security.crypto import SecretBox
 
+TIMEOUTS = ("connect_timeout_s", "first_byte_timeout_s", "idle_timeout_s")
+
 
 def provider_json(row: db.Provider) -> dict[str, Any]:
     return {
@@ -26,6 +28,7 @@ def provider_json(row: db.Provider) -> dict[str, Any]:
         "has_api_key": bool(row.api_key_encrypted or row.api_key_env),
         "api_key_env": row.api_key_env,
         "timeout_s": row.timeout_s,
+        **{name: getattr(row, name) for name in TIMEOUTS},
         "enabled": row.enabled,
         "source": row.source,
     }
@@ -65,6 +68,14 @@ def _provider_fields(data: dict[str, Any], box: SecretBox, partial: bool) -> dic
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise InvalidRequest("timeout_s must be a positive number", param="timeout_s")
         fields["timeout_s"] = float(timeout)
+    for name in TIMEOUTS:  # unset: derived from timeout_s (see catalog.entries)
+        if name in data:
+            value = data[name]
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            ):
+                raise InvalidRequest(f"{name} must be a positive number", param=name)
+            fields[name] = float(value) if value is not None else None
     if "enabled" in data:
         if not isinstance(data["enabled"], bool):
             raise InvalidRequest("enabled must be a boolean", param="enabled")

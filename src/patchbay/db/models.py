@@ -103,6 +103,9 @@ class Provider(Base):
     api_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     api_key_env: Mapped[str | None] = mapped_column(String(200), nullable=True)
     timeout_s: Mapped[float] = mapped_column(Float, default=600.0)
+    connect_timeout_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    first_byte_timeout_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    idle_timeout_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(16), default="api")  # config | api
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -132,6 +135,7 @@ class ModelRoute(Base):
     upstream_model: Mapped[str] = mapped_column(String(200))
     weight: Mapped[int] = mapped_column(Integer, default=1)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    max_concurrency: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (Index("ix_routes_model", "model_id"),)
 
 

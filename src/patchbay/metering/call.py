@@ -25,6 +25,7 @@ class Call:
     protocol: str  # client protocol: openai_chat | openai_responses | anthropic | gemini
     stream: bool
     route: RouteEntry | None = None
+    route_key: str | None = None  # the route this call holds in flight, until settled
     usage: Usage | None = None
     prompt_estimate: int = 0  # tokens, from the request body's size (for holds)
     prompt: Any = None  # the request body, counted only if the upstream reports no usage

@@ -161,9 +161,14 @@ def scrub(route: RouteEntry, text: str) -> str:
     return text.replace(key, "***") if key else text
 
 
-def refusal(route: RouteEntry, status: int, message: str) -> GatewayError:
-    """The gateway's error for an upstream's error status (``upstream.errors``)."""
-    return error_for_status(route.provider.name, status, scrub(route, message)[:MAX_ERROR_CHARS])
+def refusal(
+    route: RouteEntry, status: int, message: str, retry_after_s: float | None = None
+) -> GatewayError:
+    """The gateway's error for an upstream's error status (``upstream.errors``), with the
+    upstream's ``Retry-After`` kept for the route's breaker."""
+    error = error_for_status(route.provider.name, status, scrub(route, message)[:MAX_ERROR_CHARS])
+    error.retry_after_s = retry_after_s
+    return error
 
 
 def relayed_as_sent(error: GatewayError) -> bool:
@@ -211,8 +216,10 @@ class HTTPAdapter:
             headers.update(extra)
         return headers
 
-    def failure(self, route: RouteEntry, status: int, body: bytes) -> GatewayError:
-        return refusal(route, status, self.parse_error(status, body))
+    def failure(
+        self, route: RouteEntry, status: int, body: bytes, retry_after_s: float | None = None
+    ) -> GatewayError:
+        return refusal(route, status, self.parse_error(status, body), retry_after_s)
 
     def _outbound(self, route: RouteEntry, request: ChatRequest, stream: bool) -> Outbound:
         body = self.build_request(request, upstream_model=route.upstream_model, stream=stream)
@@ -228,7 +235,7 @@ class HTTPAdapter:
             guarded=provider.user_owned,
         )  # fmt: skip
         if response.status >= 400:
-            raise self.failure(route, response.status, response.body)
+            raise self.failure(route, response.status, response.body, response.retry_after)
         data = parse_json_object(provider.name, response.body)
         try:
             return self.parse_response(data)
@@ -247,7 +254,7 @@ class HTTPAdapter:
             guarded=provider.user_owned,
         )  # fmt: skip
         if upstream.status >= 400:
-            raise self.failure(route, upstream.status, upstream.body)
+            raise self.failure(route, upstream.status, upstream.body, upstream.retry_after)
         return self._events(upstream, provider.name)
 
     async def _events(self, upstream: UpstreamStream, name: str) -> AsyncIterator[StreamEvent]:

@@ -114,7 +114,7 @@ async def _forward(
         guarded=provider.user_owned,
     )  # fmt: skip
     if response.status >= 400:
-        return refused(route, response.status, response.body, response.content_type)
+        return refused(route, response)
     return BytesReply(
         response.body, 200, None, (response.content_type or "application/json").encode()
     )

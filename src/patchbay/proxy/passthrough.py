@@ -29,6 +29,7 @@ from patchbay.providers.base import (
     scrub,
 )
 from patchbay.proxy.inbound import Inbound, Keep
+from patchbay.upstream.client import UpstreamResponse, UpstreamStream
 
 Settle = Callable[[Call], None]
 
@@ -52,9 +53,10 @@ class CallTally:
         return call.cost_usd, call.cost_points
 
 
-def refused(route: RouteEntry, status: int, body: bytes, content_type: str) -> Reply:
+def refused(route: RouteEntry, answer: UpstreamResponse | UpstreamStream) -> Reply:
     """The upstream's refusal as sent, or raise the gateway's error to fail over."""
-    error = refusal(route, status, body[:2000].decode("utf-8", "replace"))
+    status, body, content_type = answer.status, answer.body, answer.content_type
+    error = refusal(route, status, body[:2000].decode("utf-8", "replace"), answer.retry_after)
     if not relayed_as_sent(error):
         raise error
     kind = content_type.encode() if content_type else b"application/json"
@@ -77,7 +79,7 @@ async def forward(
             guarded=provider.user_owned,
         )  # fmt: skip
         if response.status >= 400:
-            return refused(route, response.status, response.body, response.content_type)
+            return refused(route, response)
         answer = parse_json_object(provider.name, response.body)
         usage = native.usage(answer)
         if usage is None:  # counted by the gateway, and marked so
@@ -97,7 +99,7 @@ async def forward(
         guarded=provider.user_owned,
     )  # fmt: skip
     if upstream.status >= 400:
-        return refused(route, upstream.status, upstream.body, upstream.content_type)
+        return refused(route, upstream)
     relay = native.relay(
         CallTally(call, settle),
         body=inbound.body,

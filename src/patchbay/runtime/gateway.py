@@ -29,12 +29,24 @@ from patchbay.metering.writers import SQLAlchemyWriter, Writer
 from patchbay.proxy.conversations import Conversations
 from patchbay.proxy.endpoint_calls import EndpointCalls
 from patchbay.proxy.pipeline import Pipeline
+from patchbay.routing.health import Breakers, Policy
+from patchbay.routing.shared import SYNC_PERIOD_S, HealthSync
 from patchbay.proxy.videos import Videos
 from patchbay.security.crypto import SecretBox, load_secret_box
 from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
 
 log = logging.getLogger("patchbay")
+
+
+def _policy(settings: Settings) -> Policy:
+    return Policy(
+        consecutive=settings.breaker_failures,
+        base_cooldown_s=settings.breaker_cooldown_s,
+        max_cooldown_s=max(settings.breaker_max_cooldown_s, settings.breaker_cooldown_s),
+    )
+
+
 RETENTION_PERIOD_S = 3600
 VIDEO_POLL_PERIOD_S = 2.0
 
@@ -84,7 +96,7 @@ class Gateway:
             client=client,
             meter=meter,
             limiter=limiter,
-            pipeline=Pipeline(client, meter, limiter),
+            pipeline=Pipeline(client, meter, limiter, health=Breakers(_policy(settings))),
             conversations=Conversations(sessions),
             redis=redis,
         )
@@ -108,7 +120,14 @@ class Gateway:
         gateway.tasks.append(asyncio.create_task(gateway._video_loop()))
         if gateway.redis is not None:
             gateway.tasks.append(asyncio.create_task(gateway._listen()))
+            sync = HealthSync(gateway.redis, f"patchbay:{box.fingerprint}", gateway.pipeline.health)
+            gateway.tasks.append(asyncio.create_task(gateway._share_health(sync)))
         return gateway
+
+    async def _share_health(self, sync: HealthSync) -> None:
+        while True:
+            await asyncio.sleep(SYNC_PERIOD_S)
+            await sync.sync()
 
     async def reload_catalog(self) -> None:
         async with self.sessions() as session:

@@ -10,11 +10,13 @@ never its address or key.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import functools
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,6 +38,7 @@ class UpstreamResponse:
     status: int
     body: bytes
     content_type: str
+    retry_after: float | None = None  # seconds, from a refusal's Retry-After header
 
 
 @dataclass(slots=True)
@@ -50,6 +53,7 @@ class UpstreamStream:
     content_type: str
     body: bytes
     chunks: AsyncGenerator[bytes, None]
+    retry_after: float | None = None
 
     async def aclose(self) -> None:
         await self.chunks.aclose()
@@ -126,7 +130,9 @@ class UpstreamClient:
                 timeout=_timeout(timeout_s, False),
             ) as r:
                 data = await r.read()
-                return UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
+                return UpstreamResponse(
+                    r.status, data, r.headers.get("content-type", ""), _retry_after(r)
+                )
         except BaseException as exc:
             raise map_exception(provider, exc) from None
 
@@ -152,7 +158,13 @@ class UpstreamClient:
         assert isinstance(head, UpstreamResponse)
         if head.status >= 400:
             await chunks.aclose()
-        return UpstreamStream(head.status, head.content_type, head.body, chunks)  # type: ignore[arg-type]
+        return UpstreamStream(
+            head.status,
+            head.content_type,
+            head.body,
+            cast(AsyncGenerator[bytes, None], chunks),  # after the head: only bytes
+            head.retry_after,
+        )
 
     async def _stream(
         self,
@@ -172,7 +184,9 @@ class UpstreamClient:
             ) as r:
                 if r.status >= 400:
                     data = await r.read()
-                    yield UpstreamResponse(r.status, data, r.headers.get("content-type", ""))
+                    yield UpstreamResponse(
+                        r.status, data, r.headers.get("content-type", ""), _retry_after(r)
+                    )
                     return
                 yield UpstreamResponse(r.status, b"", r.headers.get("content-type", ""))
                 async for chunk in r.content.iter_any():
@@ -181,6 +195,24 @@ class UpstreamClient:
             raise
         except BaseException as exc:
             raise map_exception(provider, exc) from None
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
+    """A refusal's ``Retry-After`` in seconds (delta-seconds or an HTTP date)."""
+    if response.status < 400:
+        return None
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def map_exception(provider: str, exc: BaseException) -> BaseException:

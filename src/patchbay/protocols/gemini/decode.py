@@ -92,7 +92,10 @@ def _part(part: dict[str, Any], at: str, calls: _Calls) -> list[Part]:
             signature = _field(part, "thoughtSignature", "thought_signature")
             return [ReasoningPart(part["text"], extras={"gemini": {"signature": signature}})]
         return [TextPart(part["text"])]
-    for camel, snake, inline in (("inlineData", "inline_data", True), ("fileData", "file_data", False)):
+    for camel, snake, inline in (
+        ("inlineData", "inline_data", True),
+        ("fileData", "file_data", False),
+    ):
         data = _field(part, camel, snake)
         if isinstance(data, dict):
             return [_media(data, inline)]
@@ -111,7 +114,9 @@ def _part(part: dict[str, Any], at: str, calls: _Calls) -> list[Part]:
         return [ToolResult(cid, (TextPart(text),), name=name)]
     code = _field(part, "executableCode", "executable_code")
     if isinstance(code, dict):
-        return [TextPart(f"```{str(code.get('language', '')).lower()}\n{code.get('code', '')}\n```")]
+        return [
+            TextPart(f"```{str(code.get('language', '')).lower()}\n{code.get('code', '')}\n```")
+        ]
     result = _field(part, "codeExecutionResult", "code_execution_result")
     if isinstance(result, dict):
         return [TextPart(str(result.get("output", "")))]
@@ -167,9 +172,8 @@ def _choice(body: dict[str, Any]) -> ToolChoice | None:
 def _format(config: dict[str, Any]) -> ResponseFormat | None:
     if _field(config, "responseMimeType", "response_mime_type") != "application/json":
         return None
-    schema = (
-        _field(config, "responseJsonSchema", "response_json_schema")
-        or _field(config, "responseSchema", "response_schema")
+    schema = _field(config, "responseJsonSchema", "response_json_schema") or _field(
+        config, "responseSchema", "response_schema"
     )
     if schema:
         return ResponseFormat("json_schema", name="response", schema=schema)
