@@ -236,3 +236,29 @@ def test_batched_histogram_observations_match_observe() -> None:
 
     assert samples("batch_seconds") == samples("one_seconds")
     assert ("_count", {"p": "chat"}, float(len(values))) in samples("batch_seconds")
+
+
+def test_text_request_lines(gateway: GatewayProcess, user_key: str) -> None:
+    """The default format: the same fields as ``name=value`` after today's text prefix."""
+    body = {"model": "gpt-test", "messages": [{"role": "user", "content": "text line"}]}
+    got = call(gateway, user_key, body, **{"x-request-id": "text-line-1"})
+    assert got.status_code == 200 and got.headers["x-request-id"] == "text-line-1"
+    deadline = time.monotonic() + 5
+    mine: list[str] = []
+    while not mine and time.monotonic() < deadline:
+        mine = [line for line in gateway.log().splitlines() if "request_id=text-line-1" in line]
+        time.sleep(0.1)
+    assert len(mine) == 1, mine
+    line = mine[0]
+    assert " INFO patchbay.request: request " in line
+    usage = got.json()["usage"]
+    parts = [
+        "status=200",
+        "model=gpt-test",
+        "route=upstream-openai:upstream-gpt-9",
+        f"input_tokens={usage['prompt_tokens']}",
+        f"points={usage['cost_points']}",
+    ]
+    for part in parts:
+        assert part in line, (part, line)
+    assert user_key not in gateway.log()

@@ -3,14 +3,12 @@ request id, overhead header and request line for every other route (a pure ASGI 
 
 from __future__ import annotations
 
-import logging
 import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchbay.observability import logs
 from patchbay.observability.trace import begin
 
 
@@ -48,14 +46,16 @@ class RequestIds:
         try:
             await self.app(scope, receive, send_with_ids)
         finally:
-            if logs.REQUESTS.isEnabledFor(logging.INFO):
+            lines = scope["app"].state.observer.lines
+            if lines.enabled():
                 elapsed = round((time.perf_counter() - trace.start) * 1000, 3)
-                logs.request_line(
+                lines.add(
+                    dict,
                     {
                         "request_id": trace.request_id,
                         "method": trace.method,
                         "path": trace.path,
                         "status": status,
                         "duration_ms": elapsed,
-                    }
+                    },
                 )

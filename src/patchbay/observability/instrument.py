@@ -25,6 +25,7 @@ from patchbay.observability import logs, metrics
 from patchbay.observability.trace import CURRENT, RequestTrace
 
 RawHeaders = list[tuple[bytes, bytes]]
+LINES_PERIOD_S = 0.1
 log = logging.getLogger("patchbay")
 
 
@@ -114,6 +115,7 @@ def _route(call: Any) -> str:
 class Observer:
     def __init__(self, gateway: Any) -> None:
         self.tally = metrics.Tally()
+        self.lines = logs.RequestLines(gateway.settings.log_format)
         self._gateway = gateway
         pipeline, meter = gateway.pipeline, gateway.meter
         pipeline.meter = ObservedMeter(pipeline.meter, self.tally)
@@ -133,13 +135,22 @@ class Observer:
         metrics.worker_exited()
 
     def push(self) -> None:
+        self.lines.flush()
         metrics.push(self.tally, len(self._gateway.meter.queue))
 
     async def _run(self) -> None:
+        """Request lines every 0.1 s (a small batch each: no long pause of the event loop),
+        metrics every ``PUSH_PERIOD_S``."""
+        ticks = 0
+        every = max(1, round(metrics.PUSH_PERIOD_S / LINES_PERIOD_S))
         while True:
-            await asyncio.sleep(metrics.PUSH_PERIOD_S)
+            await asyncio.sleep(LINES_PERIOD_S)
+            ticks += 1
             try:
-                self.push()
+                if ticks % every:
+                    self.lines.flush()
+                else:
+                    self.push()
             except Exception:  # a metrics fault must never stop the gateway
                 log.warning("could not update the metrics", exc_info=True)
 
@@ -173,12 +184,11 @@ class Observer:
             model, route = call.model.id, _route(call)
             protocol = trace.protocol = call.protocol
         self.tally.request((model, route, protocol, str(status)), overhead_s)
-        if logs.REQUESTS.isEnabledFor(logging.INFO):
-            logs.request_line(_fields(trace, status, overhead_s))
+        if self.lines.enabled():
+            self.lines.add(_fields, trace, status, overhead_s, time.perf_counter())
 
 
-def _fields(trace: RequestTrace, status: int, overhead_s: float) -> dict[str, Any]:
-    now = time.perf_counter()
+def _fields(trace: RequestTrace, status: int, overhead_s: float, end: float) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "request_id": trace.request_id,
         "method": trace.method,
@@ -204,6 +214,6 @@ def _fields(trace: RequestTrace, status: int, overhead_s: float) -> dict[str, An
     fields.update(
         overhead_ms=round(overhead_s * 1000, 3),
         upstream_ms=round(trace.upstream_s * 1000, 3),
-        duration_ms=round((now - trace.start) * 1000, 3),
+        duration_ms=round((end - trace.start) * 1000, 3),
     )
     return fields
