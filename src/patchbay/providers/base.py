@@ -27,7 +27,7 @@ from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError, UpstreamError
-from patchbay.upstream.client import UpstreamResponse, UpstreamStream
+from patchbay.upstream.client import Timeouts, UpstreamResponse, UpstreamStream
 from patchbay.upstream.errors import error_for_status, is_retryable
 
 MAX_ERROR_CHARS = 500
@@ -42,7 +42,7 @@ class Transport(Protocol):
         url: str,
         body: bytes,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         *,
         guarded: bool = False,
     ) -> UpstreamResponse: ...
@@ -53,7 +53,7 @@ class Transport(Protocol):
         url: str,
         body: bytes,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         *,
         guarded: bool = False,
     ) -> UpstreamStream: ...
@@ -231,7 +231,7 @@ class HTTPAdapter:
         out = self._outbound(route, request, stream=False)
         provider = route.provider
         response = await transport.post(
-            provider.name, out.url, out.body, out.headers, provider.timeout_s,
+            provider.name, out.url, out.body, out.headers, provider.timeouts,
             guarded=provider.user_owned,
         )  # fmt: skip
         if response.status >= 400:
@@ -250,7 +250,7 @@ class HTTPAdapter:
         out = self._outbound(route, request, stream=True)
         provider = route.provider
         upstream = await transport.open_stream(
-            provider.name, out.url, out.body, out.headers, provider.timeout_s,
+            provider.name, out.url, out.body, out.headers, provider.timeouts,
             guarded=provider.user_owned,
         )  # fmt: skip
         if upstream.status >= 400:

@@ -110,7 +110,7 @@ async def _forward(
     out = wire.count_outbound(route, body)
     provider = route.provider
     response = await transport.post(
-        provider.name, out.url, out.body, out.headers, provider.timeout_s,
+        provider.name, out.url, out.body, out.headers, provider.timeouts,
         guarded=provider.user_owned,
     )  # fmt: skip
     if response.status >= 400:

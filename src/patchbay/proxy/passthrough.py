@@ -75,7 +75,7 @@ async def forward(
     provider = route.provider
     if not call.stream:
         response = await transport.post(
-            provider.name, out.url, out.body, out.headers, provider.timeout_s,
+            provider.name, out.url, out.body, out.headers, provider.timeouts,
             guarded=provider.user_owned,
         )  # fmt: skip
         if response.status >= 400:
@@ -95,7 +95,7 @@ async def forward(
             await inbound.keep(answer)
         return JSONReply(body)
     upstream = await transport.open_stream(
-        provider.name, out.url, out.body, out.headers, provider.timeout_s,
+        provider.name, out.url, out.body, out.headers, provider.timeouts,
         guarded=provider.user_owned,
     )  # fmt: skip
     if upstream.status >= 400:

@@ -72,13 +72,26 @@ def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 
-@functools.lru_cache(maxsize=64)
-def _timeout(timeout_s: float, streaming: bool) -> aiohttp.ClientTimeout:
+Timeouts = tuple[float, float, float, float]  # connect, first byte, idle gap, total
+
+
+def timeouts(spec: float | Timeouts) -> Timeouts:
+    """A provider's timeouts; a bare ``timeout_s`` gives SPEC §6's defaults."""
+    if isinstance(spec, tuple):
+        return spec
+    return (min(10.0, spec), spec, spec, spec)
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(spec: float | Timeouts, streaming: bool) -> aiohttp.ClientTimeout:
+    """aiohttp's own timers: a whole call is bounded by ``total`` and waits at most the first
+    byte timeout for its answer; a stream waits at most the idle gap for each read (its head
+    is bounded separately when that differs, see ``_stream``)."""
+    connect, first_byte, idle, total = timeouts(spec)
     if streaming:
-        return aiohttp.ClientTimeout(
-            total=None, sock_connect=min(10.0, timeout_s), sock_read=timeout_s
-        )
-    return aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(10.0, timeout_s))
+        return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=idle)
+    read = first_byte if first_byte < total else None
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
 
 
 def _headers(headers: dict[str, str]) -> dict[str, str]:
@@ -115,7 +128,7 @@ class UpstreamClient:
         url: str,
         body: Body,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         *,
         guarded: bool = False,
         method: str = "POST",
@@ -142,7 +155,7 @@ class UpstreamClient:
         url: str,
         body: Body,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         *,
         guarded: bool = False,
         method: str = "POST",
@@ -172,16 +185,23 @@ class UpstreamClient:
         url: str,
         body: Body,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         guarded: bool,
         method: str = "POST",
     ) -> AsyncGenerator[UpstreamResponse | bytes, None]:
         """The response head first (with the body when it is a refusal), then the chunks."""
         session = self._pick(url, guarded)
+        _, first_byte, idle, _ = timeouts(timeout_s)
         try:
-            async with session.request(
+            request = session.request(
                 method, url, data=body, headers=_headers(headers), timeout=_timeout(timeout_s, True)
-            ) as r:
+            )
+            if first_byte == idle:  # aiohttp's read timer bounds the head too
+                r = await request.__aenter__()
+            else:
+                async with asyncio.timeout(first_byte):
+                    r = await request.__aenter__()
+            try:
                 if r.status >= 400:
                     data = await r.read()
                     yield UpstreamResponse(
@@ -191,6 +211,8 @@ class UpstreamClient:
                 yield UpstreamResponse(r.status, b"", r.headers.get("content-type", ""))
                 async for chunk in r.content.iter_any():
                     yield chunk
+            finally:
+                await request.__aexit__(None, None, None)
         except GeneratorExit:
             raise
         except BaseException as exc:
