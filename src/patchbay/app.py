@@ -63,6 +63,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response | JSON
     message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
     if first.get("type") == "json_invalid":
         message, param = "request body is not valid JSON", None
+    elif isinstance(first.get("input"), bytes):  # a body that was not sent as JSON (a form)
+        message = "the request body must be JSON, sent with content-type: application/json"
+        param = None
     return error_response(InvalidRequest(message, param=param), protocol_for_path(request.url.path))
 
 

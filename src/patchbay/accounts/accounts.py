@@ -16,11 +16,31 @@ from patchbay.db import versions
 from patchbay.errors import Conflict, InvalidRequest, NotFound
 from patchbay.security.api_keys import generate_key, hash_key, key_hint
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns: anything else names no row
+
+
+def row_id(ref: int | str) -> int | None:
+    """``ref`` as a row id, or None when it cannot be one (not a number, out of range)."""
+    if isinstance(ref, str):
+        if not (ref.isascii() and ref.isdigit()):
+            return None
+        ref = int(ref)
+    return ref if 0 < ref <= MAX_ID else None
+
 
 @dataclass(frozen=True)
 class NewKey:
     record: db.ApiKey
     secret: str
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """One form for every time the API gives: RFC 3339 in UTC with a ``Z`` (SQLite hands back
+    naive datetimes, PostgreSQL aware ones; both are stored as UTC)."""
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def account_json(account: db.Account) -> dict[str, Any]:
@@ -30,7 +50,7 @@ def account_json(account: db.Account) -> dict[str, Any]:
         "name": account.name,
         "role": account.role,
         "point_balance": account.point_balance,
-        "created_at": account.created_at.isoformat(),
+        "created_at": rfc3339(account.created_at),
     }
 
 
@@ -46,10 +66,10 @@ def key_json(key: db.ApiKey) -> dict[str, Any]:
         "tpm": key.tpm,
         "max_points": key.max_points,
         "spent_points": key.spent_points,
-        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "expires_at": rfc3339(key.expires_at),
         "revoked": key.revoked,
-        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-        "created_at": key.created_at.isoformat(),
+        "last_used_at": rfc3339(key.last_used_at),
+        "created_at": rfc3339(key.created_at),
     }
 
 
@@ -80,8 +100,11 @@ async def create_account(
 async def get_account(session: AsyncSession, ref: int | str) -> db.Account:
     """An account by id, or by name when ``ref`` is not a number."""
     query = select(db.Account)
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        query = query.where(db.Account.id == int(ref))
+    number = row_id(ref)
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+        if number is None:
+            raise NotFound(f"account '{ref}' not found")
+        query = query.where(db.Account.id == number)
     else:
         query = query.where(db.Account.name == ref)
     account = await session.scalar(query)
@@ -149,8 +172,9 @@ async def list_keys(session: AsyncSession, account_id: int | None = None) -> lis
     return list((await session.scalars(query)).all())
 
 
-async def revoke_key(session: AsyncSession, key_id: int) -> db.ApiKey:
-    key = await session.get(db.ApiKey, key_id)
+async def revoke_key(session: AsyncSession, key_id: int | str) -> db.ApiKey:
+    number = row_id(key_id)
+    key = await session.get(db.ApiKey, number) if number is not None else None
     if key is None:
         raise NotFound(f"API key {key_id} not found")
     key.revoked = True

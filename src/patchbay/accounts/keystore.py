@@ -116,10 +116,14 @@ class KeyStore:
         if not self._used:
             return
         used, self._used = self._used, set()
-        async with self._sessions() as session:
-            await session.execute(
-                update(db.ApiKey)
-                .where(db.ApiKey.id.in_(used))
-                .values(last_used_at=datetime.now(UTC))
-            )
-            await session.commit()
+        try:
+            async with self._sessions() as session:
+                await session.execute(
+                    update(db.ApiKey)
+                    .where(db.ApiKey.id.in_(used))
+                    .values(last_used_at=datetime.now(UTC))
+                )
+                await session.commit()
+        except BaseException:
+            self._used |= used  # kept for the next flush: a database outage loses no use
+            raise

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patchbay.accounts.accounts import rfc3339
 from patchbay.accounts.ledger import post_entry
 from patchbay.db import models as db
 from patchbay.db import versions
@@ -62,9 +63,9 @@ def code_json(row: db.RedemptionCode) -> dict[str, Any]:
         "hint": row.code_hint,
         "points": row.points,
         "status": status,
-        "expires_at": expires.isoformat() if expires else None,
-        "created_at": row.created_at.isoformat(),
-        "redeemed_at": row.redeemed_at.isoformat() if row.redeemed_at else None,
+        "expires_at": rfc3339(expires),
+        "created_at": rfc3339(row.created_at),
+        "redeemed_at": rfc3339(row.redeemed_at),
         "redeemed_by": row.redeemed_by,
     }
 

@@ -122,7 +122,8 @@ async def list_keys(session: Session) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}")
-async def revoke_key(key_id: int, request: Request, session: Session) -> dict[str, Any]:
+async def revoke_key(key_id: str, request: Request, session: Session) -> dict[str, Any]:
+    """Any id that names no key, a number or not, is a 404."""
     result = accounts.key_json(await accounts.revoke_key(session, key_id))
     await applied(request, session)
     return result
@@ -236,7 +237,7 @@ async def route_health(request: Request) -> dict[str, Any]:
                     "max_concurrency": route.max_concurrency,
                     **state,
                     "cooldown_until": (
-                        datetime.fromtimestamp(until, UTC).isoformat() if until else None
+                        accounts.rfc3339(datetime.fromtimestamp(until, UTC)) if until else None
                     ),
                 }
             )

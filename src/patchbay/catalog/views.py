@@ -10,13 +10,15 @@ from typing import Any
 from patchbay.catalog.endpoints import served
 from patchbay.catalog.entries import ModelEntry
 
-METADATA_FIELDS = (
-    "supports_reasoning_summaries",
-    "support_verbosity",
-    "default_verbosity",
-    "prefer_websockets",
-    "minimal_client_version",
-)
+METADATA_FIELDS = ("default_verbosity", "minimal_client_version")  # null when not configured
+# seed 003's booleans: a boolean always, the default when not configured (or not a boolean)
+METADATA_FLAGS = {
+    "supports_reasoning_summaries": False,
+    "support_verbosity": False,
+    "prefer_websockets": False,
+    "supports_parallel_tool_calls": False,
+    "supported_in_api": True,
+}
 GEMINI_METHODS = {
     "chat": ["generateContent", "streamGenerateContent"],
     "embeddings": ["embedContent", "batchEmbedContents"],
@@ -62,10 +64,11 @@ def _metadata(model: ModelEntry) -> dict[str, Any]:
         "supported_reasoning_levels": _reasoning_levels(details),
         "default_reasoning_level": details.get("default_reasoning_level")
         or details.get("default_reasoning_effort"),
-        "supports_parallel_tool_calls": bool(details.get("supports_parallel_tool_calls", False)),
-        "supported_in_api": bool(details.get("supported_in_api", True)),
         "priority": model.priority,
     }
+    for name, default in METADATA_FLAGS.items():
+        value = details.get(name)
+        metadata[name] = value if isinstance(value, bool) else default
     for name in METADATA_FIELDS:
         metadata[name] = details.get(name)
     return metadata

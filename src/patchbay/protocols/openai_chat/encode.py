@@ -42,11 +42,12 @@ def tool_call(call: ToolCall) -> dict[str, Any]:
 
 
 def encode_response(resp: ChatResponse) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": resp.message.text() or None}
+    calls = resp.message.tool_calls()
+    text = resp.message.text()  # null content is for an answer of tool calls only
+    message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
     reasoning = "".join(p.text for p in resp.message.parts if isinstance(p, ReasoningPart))
     if reasoning:
         message["reasoning_content"] = reasoning
-    calls = resp.message.tool_calls()
     if calls:
         message["tool_calls"] = [tool_call(c) for c in calls]
     message["refusal"] = None
