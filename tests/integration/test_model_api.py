@@ -60,6 +60,10 @@ def test_embeddings_float_and_base64_fail_over_and_are_charged(
     assert [b["encoding_format"] for b in sent] == ["float", "base64"]
     assert {b["model"] for b in sent} == {"text-embedding-up"}
     assert len(fake_openai.requests) == 2  # the refused first route was failed over, unseen
+    with api.admin() as admin:
+        routes = admin.get("/admin/routes").json()["data"]
+    health = {r["provider"]: r for r in routes if r["model"] == "emb"}
+    assert health["nowhere"]["failures"] >= 1 and health["up"]["failures"] == 0  # one breaker
     entries = history(api, key, 2)
     assert [e["cost_points"] for e in entries] == [3, 5]
     assert entries[1]["bot"] == "emb" and entries[1]["cost_breakdown"]["tokens"] == {"prompt": 5}

@@ -15,6 +15,7 @@ answering, since their usage is known from the request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
@@ -42,7 +43,6 @@ from patchbay.proxy.admission import open_call
 from patchbay.proxy.inbound import Edge, Inbound
 from patchbay.proxy.passthrough import CallTally
 from patchbay.proxy.pipeline import Pipeline
-from patchbay.routing.balancer import order_routes
 from patchbay.upstream.errors import is_retryable
 
 Render = Callable[[dict[str, Any]], dict[str, Any]]
@@ -91,23 +91,33 @@ class EndpointCalls:
     def routes(
         self, call: Call, request: EndpointRequest
     ) -> list[tuple[RouteEntry, EndpointAdapter]]:
-        ordered = order_routes(call.model.routes, self.pipeline.rng)
-        found = [(r, a) for r in ordered if (a := endpoint_adapter(r.provider.kind, request))]
-        if not found:
+        """The chat pipeline's route order (strategy, breakers, concurrency caps), less the
+        routes whose kind does not serve this endpoint."""
+        if not any(endpoint_adapter(r.provider.kind, request) for r in call.model.routes):
             endpoint = request.endpoint
             raise UpstreamError(f"model '{call.model.id}' has no upstream for {endpoint}")
+        ordered = self.pipeline.routes_for(call)
+        found = [(r, a) for r in ordered if (a := endpoint_adapter(r.provider.kind, request))]
+        if not found:
+            raise UpstreamError(f"no upstream of model '{call.model.id}' can take this call now")
         return found
 
     async def attempt(self, call: Call, request: EndpointRequest) -> Answer:
-        """The first route that starts answering; retryable faults fail over to the next."""
+        """The first route that starts answering; retryable faults fail over to the next (and
+        count against the route's breaker, as on chat calls)."""
+        pipeline = self.pipeline
         routes = self.routes(call, request)
         for index, (route, adapter) in enumerate(routes):
-            call.route = route
+            pipeline.began(call, route)
             try:
-                return await adapter.call(self.transport, route, request)
+                answer = await adapter.call(self.transport, route, request)
             except GatewayError as exc:
+                pipeline.failed(call, route, exc)
                 if index == len(routes) - 1 or not is_retryable(exc):
                     raise
+                continue
+            pipeline.health.succeeded(route.key, time.time())
+            return answer
         raise AssertionError("unreachable")
 
     async def serve(

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.usage import Usage
 from patchbay.providers.endpoints.multipart import Form
-from patchbay.upstream.client import Body, UpstreamResponse, UpstreamStream
+from patchbay.upstream.client import Body, Timeouts, UpstreamResponse, UpstreamStream
 
 # endpoint family → its path under the OpenAI base URL
 PATHS = {
@@ -47,7 +47,7 @@ class EndpointTransport(Protocol):
         url: str,
         body: Body,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         *,
         guarded: bool = False,
         method: str = "POST",
@@ -59,7 +59,7 @@ class EndpointTransport(Protocol):
         url: str,
         body: Body,
         headers: dict[str, str],
-        timeout_s: float,
+        timeout_s: float | Timeouts,
         *,
         guarded: bool = False,
         method: str = "POST",

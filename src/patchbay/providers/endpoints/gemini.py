@@ -186,7 +186,7 @@ class GeminiEndpoints:
         url = (provider.base_url or "").rstrip("/") + path
         headers = {"content-type": "application/json", **auth_headers(provider.api_key)}
         response = await transport.post(
-            provider.name, url, orjson.dumps(body), headers, provider.timeout_s,
+            provider.name, url, orjson.dumps(body), headers, provider.timeouts,
             guarded=provider.user_owned,
         )  # fmt: skip
         return answer_of(route, response.status, response.content_type, response.body)

@@ -91,11 +91,11 @@ class OpenAIEndpoints:
         url = _url(route, request.path)
         if not _streams(request):
             response = await transport.post(
-                provider.name, url, body, headers, provider.timeout_s, guarded=provider.user_owned
+                provider.name, url, body, headers, provider.timeouts, guarded=provider.user_owned
             )
             return answer_of(route, response.status, response.content_type, response.body)
         upstream = await transport.open_stream(
-            provider.name, url, body, headers, provider.timeout_s, guarded=provider.user_owned
+            provider.name, url, body, headers, provider.timeouts, guarded=provider.user_owned
         )
         if upstream.status >= 400:
             return answer_of(route, upstream.status, upstream.content_type, upstream.body)
@@ -114,12 +114,12 @@ class OpenAIEndpoints:
         headers = auth_headers(provider.api_key)
         if variant is None:
             response = await transport.post(
-                provider.name, url, b"", headers, provider.timeout_s, method="GET",
+                provider.name, url, b"", headers, provider.timeouts, method="GET",
                 guarded=provider.user_owned,
             )  # fmt: skip
             return answer_of(route, response.status, response.content_type, response.body)
         upstream = await transport.open_stream(
-            provider.name, f"{url}/content?variant={variant}", b"", headers, provider.timeout_s,
+            provider.name, f"{url}/content?variant={variant}", b"", headers, provider.timeouts,
             method="GET", guarded=provider.user_owned,
         )  # fmt: skip
         if upstream.status >= 400:
