@@ -5,9 +5,10 @@ and render errors in the OpenAI envelope.
 Uploads: the form's text fields are kept, its files spooled (memory, then disk) as they
 arrive, and the body limit is enforced while reading (a declared ``Content-Length`` over it is
 refused before anything is read). Admission sizes an upload by its text fields: file bytes are
-not prompt tokens, and would otherwise inflate the hold and the ``tpm`` estimate. When the ``model`` field comes before the files, as the
-OpenAI SDK sends it, the key's right to the model and the model's endpoints are checked
-before the files are read, so a refused upload is not read at all.
+not prompt tokens, and would otherwise inflate the hold and the ``tpm`` estimate. When the
+``model`` field comes before the files, as the OpenAI SDK sends it, the key's right to the
+model and the model's endpoints are checked before the files are read, so a refused upload is
+not read at all.
 """
 
 from __future__ import annotations
