@@ -262,3 +262,40 @@ def test_text_request_lines(gateway: GatewayProcess, user_key: str) -> None:
     for part in parts:
         assert part in line, (part, line)
     assert user_key not in gateway.log()
+
+
+def test_streams_in_flight_across_workers(
+    two_workers: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    import threading
+
+    gateway = two_workers
+    with gateway.admin() as admin:
+        account = admin.post("/admin/accounts", json={"name": "streamer", "points": 10**6}).json()
+        key = admin.post(f"/admin/accounts/{account['id']}/keys", json={"name": "k"}).json()
+    time.sleep(1.5)
+    fake_openai.faults.chunk_delay_s = 0.4  # each stream takes a few seconds
+    body = {
+        "model": "gpt-test",
+        "stream": True,
+        "messages": [{"role": "user", "content": "a slow stream of several words"}],
+    }
+    done: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: done.append(call(gateway, key["key"], body).status_code))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    seen = 0.0
+    deadline = time.monotonic() + 10
+    while seen < 3 and time.monotonic() < deadline:
+        seen = total(scrape(gateway), "patchbay_streams_in_flight")
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(30)
+    assert seen == 3 and done == [200, 200, 200]
+    deadline = time.monotonic() + 5
+    while total(scrape(gateway), "patchbay_streams_in_flight") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert total(scrape(gateway), "patchbay_streams_in_flight") == 0
