@@ -328,6 +328,42 @@ def test_images_from_a_gemini_upstream_inline_parts(
     assert history(api, key, 1)[0]["cost_breakdown"]["tokens"]["images"] == 1
 
 
+def test_a_gemini_client_gets_inline_images_from_an_image_model(
+    api: GatewayProcess, fake_openai: FakeOpenAI
+) -> None:
+    from google import genai
+    from google.genai import types
+
+    key = new_key(api)
+    gemini = genai.Client(api_key=key, http_options=types.HttpOptions(base_url=api.url))
+    made = gemini.models.generate_content(
+        model="img",
+        contents="a red cat",
+        config=types.GenerateContentConfig(response_modalities=["IMAGE"], candidate_count=2),
+    )
+    parts = made.candidates[0].content.parts  # type: ignore[index, union-attr]
+    assert [(p.inline_data.mime_type, p.inline_data.data) for p in parts] == [  # type: ignore[union-attr]
+        ("image/png", PNG),
+        ("image/png", PNG),
+    ]
+    assert made.usage_metadata.prompt_token_count == 3  # type: ignore[union-attr]
+    assert bodies(fake_openai, "/v1/images/generations")[0] == {
+        "model": "gpt-image-up",
+        "prompt": "a red cat",
+        "n": 2,
+    }
+    edited = list(
+        gemini.models.generate_content_stream(
+            model="img",
+            contents=[types.Part.from_bytes(data=PNG, mime_type="image/png"), "bluer"],
+        )
+    )
+    assert edited[0].candidates[0].content.parts[0].inline_data.data == PNG  # type: ignore[index, union-attr]
+    upload = bodies(fake_openai, "/v1/images/edits")[0]
+    assert upload["prompt"] == "bluer" and upload["_files"][0]["data"] == PNG
+    assert [e["cost_points"] for e in history(api, key, 2)] == [40 + 10, 2 * 40 + 10]
+
+
 def test_models_list_their_endpoints(api: GatewayProcess) -> None:
     listed = {m["id"]: m for m in httpx.get(api.openai_base + "/models").json()["data"]}
     assert listed["emb"]["supported_endpoint_types"] == ["embeddings"]

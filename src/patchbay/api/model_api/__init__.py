@@ -2,7 +2,8 @@
 rerank, video tasks, Gemini embeddings, and the 501 answers for files and fine-tuning.
 
 ``HOT_ROUTES`` are the POST routes served on the hot path (``api.hot_paths``);
-``gemini_methods`` puts Gemini's embedding methods in front of its generate edge;
+``gemini_methods`` puts Gemini's embedding methods, and image generation on image models,
+in front of its generate edge;
 ``add_routes`` adds the GET routes and the 501s to the FastAPI app.
 """
 
@@ -17,6 +18,7 @@ from patchbay.api.model_api import (
     completions,
     embeddings,
     gemini_embed,
+    gemini_images,
     images,
     moderations,
     rerank,
@@ -24,8 +26,10 @@ from patchbay.api.model_api import (
     videos,
 )
 from patchbay.asgi.replies import Reply
+from patchbay.catalog.endpoints import served
 
 Endpoint = Callable[[Exchange], Awaitable[Reply]]
+IMAGE_METHODS = ("generateContent", "streamGenerateContent")
 
 HOT_ROUTES: dict[str, Endpoint] = {
     "/v1/embeddings": embeddings.create,
@@ -45,9 +49,14 @@ def gemini_methods(generate: Endpoint) -> Endpoint:
     """Gemini's ``/models/{model}:method`` edge with the embedding methods in front."""
 
     async def route(exchange: Exchange) -> Reply:
-        method = exchange.path_params.get("target", "").rpartition(":")[2]
+        model, _, method = exchange.path_params.get("target", "").rpartition(":")
         if method in gemini_embed.METHODS:
             return await gemini_embed.embed(exchange)
+        if method in IMAGE_METHODS:  # an image model without chat: Nano Banana's format
+            entry = exchange.gateway.catalog.get(model)
+            endpoints = served(entry) if entry is not None else ()
+            if "images" in endpoints and "chat" not in endpoints:
+                return await gemini_images.generate(exchange)
         return await generate(exchange)
 
     return route

@@ -229,3 +229,45 @@ class GeminiEndpoints:
 
 
 ADAPTER = GeminiEndpoints()
+
+
+def image_request(native: dict[str, Any]) -> tuple[str, list[tuple[str, bytes]], int]:
+    """A Gemini ``generateContent`` asking an image model: its prompt (the last user turn's
+    text), its inline images (for an edit) and how many candidates it wants."""
+    contents = native.get("contents")
+    turns = [c for c in contents if isinstance(c, dict)] if isinstance(contents, list) else []
+    parts = [p for p in (turns[-1].get("parts") or ()) if isinstance(p, dict)] if turns else []
+    prompt = " ".join(str(p["text"]) for p in parts if isinstance(p.get("text"), str))
+    images = []
+    for part in parts:
+        inline = part.get("inlineData") or part.get("inline_data")
+        if isinstance(inline, dict) and isinstance(inline.get("data"), str):
+            mime = str(inline.get("mimeType") or inline.get("mime_type") or "image/png")
+            images.append((mime, base64.b64decode(inline["data"])))
+    config = native.get("generationConfig")
+    count = config.get("candidateCount") if isinstance(config, dict) else None
+    return prompt, images, count if isinstance(count, int) and count > 0 else 1
+
+
+def gemini_images(answer: dict[str, Any], model: str) -> dict[str, Any]:
+    """An OpenAI images answer as a Gemini ``generateContent`` answer with inline images."""
+    kind = f"image/{answer.get('output_format') or 'png'}"
+    parts = [
+        {"inlineData": {"mimeType": kind, "data": item["b64_json"]}}
+        for item in answer.get("data") or ()
+        if isinstance(item, dict) and isinstance(item.get("b64_json"), str)
+    ]
+    reported = answer.get("usage")
+    usage: dict[str, Any] = reported if isinstance(reported, dict) else {}
+    inputs, outputs = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": inputs,
+            "candidatesTokenCount": outputs,
+            "totalTokenCount": inputs + outputs,
+        },
+        "modelVersion": model,
+    }
