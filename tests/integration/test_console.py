@@ -22,6 +22,16 @@ input_modalities = ["text", "image"]
 context_window = 32000
 pricing = { prompt = "0.0001", completion = "0.0002" }
 routes = [ { provider = "echo", model = "echo" } ]
+
+[[providers]]
+name = "nowhere"
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key = "sk-nowhere"
+
+[[models]]
+id = "unreachable"
+routes = [ { provider = "nowhere", model = "nothing" } ]
 """
 POST_FORMS = [
     "/ui/redeem",
@@ -219,6 +229,18 @@ def test_admin_view_accounts_credit_codes_and_routes(console: GatewayProcess) ->
     assert "ui-batch" in listing and not any(code in listing for code in shown)
     catalog = admin.get("/ui/admin/catalog").text
     assert "echo-priced" in catalog and 'id="routes"' in catalog and ">echo<" in catalog
+    route = re.search(r'data-route="nowhere/nothing">(.*?)</tr>', catalog, re.S)
+    assert route and '"state closed"' in route.group(1)
+    for _ in range(4):  # the upstream refuses connections: the breaker opens after 3
+        httpx.post(
+            console.url + "/v1/chat/completions",
+            headers={"authorization": f"Bearer {console.admin_key}"},
+            json={"model": "unreachable", "messages": [{"role": "user", "content": "hi"}]},
+        )
+    catalog = admin.get("/ui/admin/catalog").text
+    route = re.search(r'data-route="nowhere/nothing">(.*?)</tr>', catalog, re.S)
+    assert route and '"state open"' in route.group(1), route
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", route.group(1))  # cooling until
     assert admin.get("/ui/admin/usage").status_code == 200
 
 

@@ -129,7 +129,7 @@ def test_metrics_add_up_across_two_workers(two_workers: GatewayProcess) -> None:
     for labels, value in samples["patchbay_requests_total"]:
         by_status[labels["model"], int(labels["status"])] += int(value)
     assert by_status == statuses
-    assert total(samples, "patchbay_requests_total", route="upstream-openai:upstream-gpt-9") == 20
+    assert total(samples, "patchbay_requests_total", route="upstream-openai/upstream-gpt-9") == 20
     assert total(samples, "patchbay_requests_total", protocol="openai_chat") == calls
     assert total(samples, "patchbay_overhead_seconds_count") == calls
     assert total(samples, "patchbay_overhead_seconds_bucket", le="+Inf") == calls
@@ -191,7 +191,7 @@ def test_request_ids_overhead_header_and_json_request_lines(
     assert len(mine) == 1
     line = mine[0]
     assert line["logger"] == "patchbay.request" and line["status"] == 200
-    assert line["model"] == "gpt-test" and line["route"] == "upstream-openai:upstream-gpt-9"
+    assert line["model"] == "gpt-test" and line["route"] == "upstream-openai/upstream-gpt-9"
     assert line["input_tokens"] == usage["prompt_tokens"]
     assert line["output_tokens"] == usage["completion_tokens"]
     assert line["points"] == usage["cost_points"]
@@ -255,7 +255,7 @@ def test_text_request_lines(gateway: GatewayProcess, user_key: str) -> None:
     parts = [
         "status=200",
         "model=gpt-test",
-        "route=upstream-openai:upstream-gpt-9",
+        "route=upstream-openai/upstream-gpt-9",
         f"input_tokens={usage['prompt_tokens']}",
         f"points={usage['cost_points']}",
     ]
@@ -299,3 +299,25 @@ def test_streams_in_flight_across_workers(
     while total(scrape(gateway), "patchbay_streams_in_flight") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert total(scrape(gateway), "patchbay_streams_in_flight") == 0
+
+
+def test_route_cooldowns(two_workers: GatewayProcess) -> None:
+    """A route whose upstream refuses connections is cooled down by its breaker: the gauge
+    says so (any worker's breaker open is enough: the gauge is the workers' maximum)."""
+    gateway = two_workers
+    with gateway.admin() as admin:
+        account = admin.post("/admin/accounts", json={"name": "cooler", "points": 10**6}).json()
+        key = admin.post(f"/admin/accounts/{account['id']}/keys", json={"name": "k"}).json()
+    time.sleep(1.5)
+    body = {"model": "unreachable", "messages": [{"role": "user", "content": "anyone?"}]}
+    statuses = [call(gateway, key["key"], body).status_code for _ in range(8)]
+    assert set(statuses) <= {502, 503} and 503 in statuses, statuses  # 503: cooling down
+    deadline = time.monotonic() + 5
+    cooling = 0.0
+    while not cooling and time.monotonic() < deadline:
+        cooling = total(scrape(gateway), "patchbay_route_cooldown", route="nowhere/x")
+        time.sleep(0.2)
+    assert cooling == 1
+    samples = scrape(gateway)
+    assert total(samples, "patchbay_route_cooldown", route="upstream-openai/upstream-gpt-9") == 0
+    assert total(samples, "patchbay_requests_total", model="unreachable", status="503") >= 1

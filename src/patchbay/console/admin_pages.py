@@ -3,6 +3,7 @@ across accounts, and redemption codes (create — the codes shown once — and l
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,12 +57,33 @@ async def credit(request: Request, who: Viewer, session: AsyncSession, form: For
     return see_other(f"{BASE}/admin/accounts?done=credited")
 
 
-def _route_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"model": m["id"], "provider": r["provider"], "upstream": r["model"], "weight": r["weight"]}
-        for m in models
-        for r in m["routes"]
-    ]
+def _route_rows(request: Request) -> list[dict[str, Any]]:
+    """Every route of the catalog in memory with its breaker's view (``GET /admin/routes``)."""
+    gateway = gateway_of(request)
+    health = gateway.pipeline.health.snapshot(time.time())
+    rows = []
+    for model in sorted(gateway.catalog.models.values(), key=lambda m: m.id):
+        if model.is_bot:
+            continue
+        for route in model.routes:
+            state = health.get(route.key, {})
+            until = state.get("cooldown_until")
+            rows.append(
+                {
+                    "model": model.id,
+                    "provider": route.provider.name,
+                    "upstream": route.upstream_model,
+                    "weight": route.weight,
+                    "state": state.get("state", "closed"),
+                    "in_a_row": state.get("consecutive_failures", 0),
+                    "failures": state.get("failures", 0),
+                    "rate": state.get("recent_failure_rate", 0.0),
+                    "until": datetime.fromtimestamp(until, UTC) if until else None,
+                    "in_flight": state.get("in_flight", 0),
+                    "last_error": state.get("last_error"),
+                }
+            )
+    return rows
 
 
 async def catalog_page(
@@ -84,7 +106,7 @@ async def catalog_page(
         who,
         providers=providers,
         models=models,
-        routes=_route_rows(models),
+        routes=_route_rows(request),
         error=error,
     )
 

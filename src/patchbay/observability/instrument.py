@@ -106,10 +106,11 @@ def _protocol_of(path: str) -> str:
 
 
 def _route(call: Any) -> str:
+    """The route as ``GET /admin/routes`` keys it: ``<provider>/<upstream model>``."""
     route = call.route
     if route is None:
         return ""
-    return f"{route.provider.name}:{route.upstream_model}"
+    return route.key or f"{route.provider.name}/{route.upstream_model}"
 
 
 class Observer:
@@ -136,7 +137,15 @@ class Observer:
 
     def push(self) -> None:
         self.lines.flush()
-        metrics.push(self.tally, len(self._gateway.meter.queue))
+        metrics.push(self.tally, len(self._gateway.meter.queue), self._cooling())
+
+    def _cooling(self) -> dict[str, bool]:
+        """Each route's breaker: open (cooling down) or not, as ``GET /admin/routes`` says."""
+        health = getattr(self._gateway.pipeline, "health", None)
+        if health is None:
+            return {}
+        states = health.snapshot(time.time())
+        return {key: view["state"] == "open" for key, view in states.items()}
 
     async def _run(self) -> None:
         """Request lines every 0.1 s (a small batch each: no long pause of the event loop),

@@ -19,8 +19,9 @@ the default registry.
     patchbay_streams_in_flight                             streams being relayed (all workers)
     patchbay_settlement_queue_depth                        charges settled, not yet written
     patchbay_settlement_write_seconds                      one settlement batch written
+    patchbay_route_cooldown{route}                         1 while the route's breaker is open
 
-Route cooldowns come with the circuit breakers (routes have no cooldown state yet).
+A route is named as ``GET /admin/routes`` keys it: ``<provider>/<upstream model>``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ QUEUE = Gauge(
     "patchbay_settlement_queue_depth",
     "Charges settled and not yet written.",
     multiprocess_mode="livesum",
+)
+COOLDOWNS = Gauge(
+    "patchbay_route_cooldown",
+    "1 while the route's circuit breaker is open (cooling down), else 0.",
+    ["route"],
+    multiprocess_mode="livemax",
 )
 WRITES = Histogram(
     "patchbay_settlement_write_seconds",
@@ -146,7 +153,7 @@ def add_buckets(child: Any, pending: Buckets) -> None:
     child._sum.inc(pending.total)
 
 
-def push(tally: Tally, queue_depth: int) -> None:
+def push(tally: Tally, queue_depth: int, cooling: dict[str, bool] | None = None) -> None:
     """Move this process's observations into the shared metrics and reset them."""
     requests, tally.requests = tally.requests, {}
     for labels, count in requests.items():
@@ -172,6 +179,8 @@ def push(tally: Tally, queue_depth: int) -> None:
         add_buckets(WRITES, writes)
     STREAMS.set(tally.streams)
     QUEUE.set(queue_depth)
+    for route, cool in (cooling or {}).items():
+        COOLDOWNS.labels(route).set(1 if cool else 0)
 
 
 def render() -> tuple[bytes, str]:
