@@ -227,8 +227,26 @@ def credit(
         owner = await accounts.get_account(session, account)
         return await accounts.credit(session, owner, points, note)
 
-    updated = run_db(settings_or_exit(config), work)
+    settings = settings_or_exit(config)
+    updated = run_db(settings, work)
+    if settings.redis_url:  # running instances admit from a book shared in Redis: move it too
+        asyncio.run(_credit_shared(settings, updated.id, points))
     console.print(f"{updated.name}: balance is now [bold]{updated.point_balance}[/] points")
+
+
+async def _credit_shared(settings: Settings, account_id: int, points: int) -> None:
+    from patchbay.limits.factory import redis_client
+    from patchbay.metering.shared_book import SharedBook, shared_prefix
+    from patchbay.security.crypto import load_secret_box
+
+    client = redis_client(str(settings.redis_url))
+    try:
+        box = load_secret_box(settings.secret_key, settings.data_dir)
+        await SharedBook(client, shared_prefix(box.fingerprint)).credit(account_id, points)
+    except Exception:
+        err.print("[yellow]warning:[/] could not move the shared balance in Redis")
+    finally:
+        await client.aclose()
 
 
 @app.command()

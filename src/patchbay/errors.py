@@ -68,6 +68,7 @@ class RequestTooLarge(GatewayError):
 
 class RateLimited(GatewayError):
     status, code, kind = 429, "rate_limit_exceeded", "rate_limit_error"
+    retry_after_s: float = 1.0
 
     def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
         super().__init__(message)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # [billing]
     points_per_usd: int = Field(default=100_000, ge=1)
     usage_retention_days: int = Field(default=30, ge=1)
+    hold_output_tokens: int = Field(default=1024, ge=1)  # a hold's expected completion, at most
     # [limits]
     default_rpm: int = Field(default=500, ge=1)
     redis_fail_mode: str = "open"  # open: decide in-process when Redis fails; closed: 503

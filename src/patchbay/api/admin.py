@@ -84,6 +84,7 @@ async def credit(
     account = await accounts.get_account(session, account_id)
     result = accounts.account_json(await accounts.credit(session, account, body.points, body.note))
     await applied(request, session)
+    await gateway_of(request).meter.credited(account_id, body.points)  # the instances' book
     return result
 
 

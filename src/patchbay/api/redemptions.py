@@ -56,6 +56,7 @@ async def redeem_for(gateway: Gateway, account_id: int, code: str) -> dict[str, 
         record = await redemptions.redeem(session, account_id, code)
         result = redemptions.code_json(record)
         await session.commit()
+    await gateway.meter.credited(account_id, int(result["points"]))  # the instances' book
     await gateway.meter.reload()
     await gateway.announce()
     book = gateway.meter.book

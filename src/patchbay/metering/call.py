@@ -35,5 +35,6 @@ class Call:
     cost_usd: Decimal | None = None
     cost_points: int | None = None
     hold_points: int = 0
+    shared_hold: bool = False  # the hold is also in the instances' shared book
     admitted: bool = False
     settled: bool = field(default=False)

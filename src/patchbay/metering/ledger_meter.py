@@ -30,11 +30,13 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import InsufficientQuota
 from patchbay.metering.book import BalanceBook
 from patchbay.metering.call import Call
-from patchbay.metering.plan import Charge, read_figures
+from patchbay.metering.plan import Charge, read_figures, read_one
+from patchbay.metering.shared_book import SharedBook
 from patchbay.metering.writers import SQLAlchemyWriter, Writer
 
 log = logging.getLogger("patchbay.metering")
 DEFAULT_OUTPUT_ALLOWANCE = 4096
+HOLD_OUTPUT_TOKENS = 1024  # the expected completion a hold is sized for, at most
 RELOAD_PERIOD_S = 5.0
 BATCH = 2000  # charges per transaction: larger batches cost less per charge
 
@@ -46,9 +48,15 @@ class LedgerMeter:
         points_per_usd: int,
         flush_interval_s: float = 0.1,
         writer: Writer | None = None,
+        shared: SharedBook | None = None,
+        hold_output_tokens: int = HOLD_OUTPUT_TOKENS,
     ) -> None:
         self.sessions = sessions
         self.writer = writer or SQLAlchemyWriter(sessions)
+        self.shared = shared  # holds and spends shared by instances (Redis), if configured
+        self.hold_output_tokens = hold_output_tokens
+        self._shared_failing = False
+        self._pending_tasks: set[asyncio.Task[None]] = set()
         self.points_per_usd = points_per_usd
         self.flush_interval_s = flush_interval_s
         self.book = BalanceBook()
@@ -63,13 +71,19 @@ class LedgerMeter:
         self._task = asyncio.create_task(self._flush_loop())
 
     def _hold_points(self, call: Call, pricing: Pricing) -> int:
-        output = (
+        """The prompt estimate and the expected completion — the output limit, but at most
+        ``hold_output_tokens`` — at the model's prices. Not the worst case: an account that can
+        plainly pay is admitted; a call may cost more than its hold (the overrun this allows
+        is bounded by the calls in flight when the balance runs out)."""
+        limit = (
             call.max_output_tokens
             or call.model.details.get("max_output_tokens")
             or DEFAULT_OUTPUT_ALLOWANCE
         )
-        worst = hold_cost(pricing, call.prompt_estimate, int(output))
-        return points(worst, self.points_per_usd)
+        expected = hold_cost(
+            pricing, call.prompt_estimate, min(int(limit), self.hold_output_tokens)
+        )
+        return points(expected, self.points_per_usd)
 
     def admit(self, call: Call) -> None:
         pricing = call.model.prices
@@ -83,6 +97,63 @@ class LedgerMeter:
         call.hold_points = self._hold_points(call, pricing)
         self.book.hold(p.account_id, p.key_id, call.hold_points)
         call.admitted = True
+
+    async def reserve(self, call: Call) -> None:
+        """Take the call's hold in the book every instance shares (when there is one); 402
+        if the shared balance or the key's shared spend says no."""
+        shared = self.shared
+        if shared is None or not call.admitted or call.hold_points == 0:
+            return
+        p = call.principal
+        try:
+            refusal = await shared.admit(
+                p.account_id, p.key_id, p.max_points, call.hold_points, lambda: self._fresh(call)
+            )
+        except Exception:
+            if not self._shared_failing:
+                log.warning("the shared book in Redis is unreachable; admitting from this book")
+            self._shared_failing = True
+            return
+        self._shared_failing = False
+        if refusal is not None:
+            self.book.settle(p.account_id, p.key_id, call.hold_points, 0)  # release our hold
+            call.admitted, call.hold_points = False, 0
+            raise InsufficientQuota(refusal)
+        call.shared_hold = True
+
+    async def _fresh(self, call: Call) -> tuple[int, int]:
+        """The account's balance and the key's spend as the database has them now, less this
+        instance's charges not yet written."""
+        p = call.principal
+        async with self.sessions() as session:
+            balance, spent = await read_one(session, p.account_id, p.key_id)
+        account = self.book.accounts.get(p.account_id)
+        key = self.book.keys.get(p.key_id)
+        return (
+            balance - (account.pending if account else 0),
+            spent + (key.pending if key else 0),
+        )
+
+    async def credited(self, account_id: int, points_added: int) -> None:
+        """A committed top-up or adjustment: the shared book moves too."""
+        if self.shared is not None:
+            try:
+                await self.shared.credit(account_id, points_added)
+            except Exception:
+                log.warning("could not move the shared balance of account %s", account_id)
+
+    def _shared_settle(self, call: Call, charged: int) -> None:
+        shared = self.shared
+        if shared is None:
+            return
+        p = call.principal
+        task = asyncio.create_task(
+            shared.settle(
+                p.account_id, p.key_id, p.max_points is not None, call.hold_points, charged
+            )
+        )
+        self._pending_tasks.add(task)
+        task.add_done_callback(self._pending_tasks.discard)
 
     def _usage(self, call: Call) -> Usage | None:
         if call.usage is not None:
@@ -104,6 +175,8 @@ class LedgerMeter:
         call.cost_points = charged
         p = call.principal
         self.book.settle(p.account_id, p.key_id, call.hold_points, charged)
+        if call.shared_hold:
+            self._shared_settle(call, charged)
         if breakdown is None:
             return
         self.queue.append(
@@ -179,4 +252,6 @@ class LedgerMeter:
                 await self._task
         while self.queue:
             await self.flush()
+        if self._pending_tasks:
+            await asyncio.gather(*self._pending_tasks, return_exceptions=True)
         await self.writer.aclose()

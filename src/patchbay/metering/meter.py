@@ -16,6 +16,9 @@ from patchbay.metering.call import Call
 class Meter(Protocol):
     def admit(self, call: Call) -> None: ...
 
+    async def reserve(self, call: Call) -> None:
+        """After ``admit``: the hold in the book instances share (a no-op without one)."""
+
     def settle(self, call: Call) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -25,6 +28,9 @@ class FreeMeter:
     """Charges nothing: for tests of the plain request path."""
 
     def admit(self, call: Call) -> None:
+        return None
+
+    async def reserve(self, call: Call) -> None:
         return None
 
     def settle(self, call: Call) -> None:

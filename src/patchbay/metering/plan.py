@@ -77,6 +77,15 @@ def written_sql(dialect: Dialect, count: int) -> str:
     return f"SELECT query_id FROM usage_entries WHERE query_id IN ({marks})"
 
 
+async def read_one(session: AsyncSession, account_id: int, key_id: int) -> tuple[int, int]:
+    """One account's stored balance and one key's stored spend."""
+    balance = await session.scalar(
+        select(db.Account.point_balance).where(db.Account.id == account_id)
+    )
+    spent = await session.scalar(select(db.ApiKey.spent_points).where(db.ApiKey.id == key_id))
+    return int(balance or 0), int(spent or 0)
+
+
 async def read_figures(session: AsyncSession) -> tuple[dict[int, int], dict[int, int]]:
     balances = dict((await session.execute(select(db.Account.id, db.Account.point_balance))).all())
     spends = dict((await session.execute(select(db.ApiKey.id, db.ApiKey.spent_points))).all())

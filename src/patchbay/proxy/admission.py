@@ -47,4 +47,5 @@ async def open_call(
         token_estimate=token_estimate if principal.tpm else None,
     )
     meter.admit(call)
+    await meter.reserve(call)
     return call, decision.raw_headers()

@@ -24,6 +24,7 @@ from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.limits.base import Limiter
 from patchbay.limits.factory import build_limiter, redis_client
 from patchbay.metering.ledger_meter import LedgerMeter
+from patchbay.metering.shared_book import SharedBook, shared_prefix
 from patchbay.metering.sqlite_writer import SQLiteWriter
 from patchbay.metering.writers import SQLAlchemyWriter, Writer
 from patchbay.proxy.conversations import Conversations
@@ -83,9 +84,15 @@ class Gateway:
         writer: Writer = SQLAlchemyWriter(sessions)
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             writer = SQLiteWriter(str(engine.url.database), engine.dialect)
-        meter = LedgerMeter(sessions, settings.points_per_usd, writer=writer)
         box = load_secret_box(settings.secret_key, settings.data_dir)
         redis = redis_client(settings.redis_url) if settings.redis_url else None
+        meter = LedgerMeter(
+            sessions,
+            settings.points_per_usd,
+            writer=writer,
+            shared=SharedBook(redis, shared_prefix(box.fingerprint)) if redis else None,
+            hold_output_tokens=settings.hold_output_tokens,
+        )
         limiter = build_limiter(settings, redis, box.fingerprint)
         gateway = cls(
             settings=settings,
