@@ -30,9 +30,9 @@ from patchbay.metering.writers import SQLAlchemyWriter, Writer
 from patchbay.proxy.conversations import Conversations
 from patchbay.proxy.endpoint_calls import EndpointCalls
 from patchbay.proxy.pipeline import Pipeline
+from patchbay.proxy.videos import Videos
 from patchbay.routing.health import Breakers, Policy
 from patchbay.routing.shared import SYNC_PERIOD_S, HealthSync
-from patchbay.proxy.videos import Videos
 from patchbay.security.crypto import SecretBox, load_secret_box
 from patchbay.settings import Settings
 from patchbay.upstream.client import UpstreamClient
