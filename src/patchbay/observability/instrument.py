@@ -19,12 +19,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from bisect import bisect_left
+from time import perf_counter
 from typing import Any
 
 from patchbay.observability import logs, metrics
 from patchbay.observability.trace import CURRENT, RequestTrace
 
 RawHeaders = list[tuple[bytes, bytes]]
+REQUEST_LOG = logs.REQUESTS
 LINES_PERIOD_S = 0.1
 log = logging.getLogger("patchbay")
 
@@ -52,22 +55,29 @@ class ObservedMeter(_Delegate):
             self._inner.settle(call)
             return
         self._inner.settle(call)
-        if call.settled:
-            usage = call.usage
-            if usage is not None:
-                tokens_in, tokens_out = usage.input_tokens, usage.output_tokens
-            else:
-                tokens_in, tokens_out = 0, call.streamed_tokens
-            self._tally.usage(call.model.id, tokens_in, tokens_out, call.cost_points or 0)
+        if call.settled:  # Tally.usage, inline: this runs once per call
+            usage, model, tally = call.usage, call.model.id, self._tally
+            tokens = tally.tokens
+            key = (model, "input")
+            tokens[key] = tokens.get(key, 0) + (usage.input_tokens if usage is not None else 0)
+            key = (model, "output")
+            out = usage.output_tokens if usage is not None else call.streamed_tokens
+            tokens[key] = tokens.get(key, 0) + out
+            if call.cost_points:
+                tally.points[model] = tally.points.get(model, 0) + call.cost_points
 
 
 class TimedTransport(_Delegate):
     async def post(self, provider: str, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start = perf_counter()
         try:
             return await self._inner.post(provider, *args, **kwargs)
-        finally:
-            self._spent(provider, time.perf_counter() - start)
+        finally:  # _spent, inline: whole answers are the common call
+            seconds = perf_counter() - start
+            self._tally.upstream_time(provider, seconds)
+            trace = CURRENT.get()
+            if trace is not None:
+                trace.upstream_s += seconds
 
     async def open_stream(self, provider: str, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -182,19 +192,28 @@ class Observer:
         self.tally.streams -= 1
 
     def finish(self, trace: RequestTrace, status: int, overhead_s: float) -> None:
-        """Count the answered model call and write its request line."""
-        call = trace.call
+        """Count the answered model call and keep its request line (once per call: the
+        tallies are updated inline)."""
+        call, tally = trace.call, self.tally
         if call is None:
             model = route = ""
             protocol = trace.protocol = _protocol_of(trace.path)
             if status == 429:
-                self.tally.refusal(protocol)
+                tally.refusal(protocol)
         else:
-            model, route = call.model.id, _route(call)
+            model = call.model.id
+            route = call.route.key if call.route is not None else ""
             protocol = trace.protocol = call.protocol
-        self.tally.request((model, route, protocol, str(status)), overhead_s)
-        if self.lines.enabled():
-            self.lines.add(_fields, trace, status, overhead_s, time.perf_counter())
+        labels = (model, route, protocol, str(status))
+        requests = tally.requests
+        requests[labels] = requests.get(labels, 0) + 1
+        histogram = tally.overhead.get(protocol)
+        if histogram is None:
+            histogram = tally.overhead[protocol] = metrics.Buckets(metrics.OVERHEAD_BUCKETS)
+        histogram.counts[bisect_left(metrics.OVERHEAD_BUCKETS, overhead_s)] += 1
+        histogram.total += overhead_s
+        if REQUEST_LOG.isEnabledFor(logging.INFO):
+            self.lines.add(_fields, trace, status, overhead_s, perf_counter())
 
 
 def _fields(trace: RequestTrace, status: int, overhead_s: float, end: float) -> dict[str, Any]:
