@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     points_per_usd: int = Field(default=100_000, ge=1)
     usage_retention_days: int = Field(default=30, ge=1)
     hold_output_tokens: int = Field(default=1024, ge=1)  # a hold's expected completion, at most
+    # the book instances share for admission: auto (Redis when redis_url is set, else none),
+    # redis, database (PostgreSQL: one statement per priced call), off
+    shared_book: str = "auto"
     # [limits]
     default_rpm: int = Field(default=500, ge=1)
     redis_fail_mode: str = "open"  # open: decide in-process when Redis fails; closed: 503
@@ -65,6 +68,13 @@ class Settings(BaseSettings):
     def _fail_mode(cls, value: str) -> str:
         if value not in ("open", "closed"):
             raise ValueError("must be 'open' or 'closed'")
+        return value
+
+    @field_validator("shared_book")
+    @classmethod
+    def _shared_book(cls, value: str) -> str:
+        if value not in ("auto", "redis", "database", "off"):
+            raise ValueError("must be one of auto, redis, database, off")
         return value
 
     @field_validator("log_format")

@@ -87,19 +87,21 @@ def test_200_concurrent_affordable_calls_are_all_admitted(
 
 @pytest.mark.redis
 @pytest.mark.postgres
+@pytest.mark.parametrize("book", ["redis", "database"])
 def test_three_instances_share_a_small_balance_and_a_spend_cap(
-    tmp_path: Path, fake_openai: FakeOpenAI
+    tmp_path: Path, fake_openai: FakeOpenAI, book: str
 ) -> None:
+    """Through Redis, or through PostgreSQL alone (one atomic statement per priced call)."""
     require_service("Redis", "127.0.0.1", 6379)
     require_service("PostgreSQL", "127.0.0.1", 5432)
     secret = Fernet.generate_key().decode()
     config = CONFIG.format(base=fake_openai.base_url, key=fake_openai.api_key)
     with scratch_postgres() as url:
-        env = {
-            "PATCHBAY_DATABASE_URL": url,
-            "PATCHBAY_REDIS_URL": REDIS_URL,
-            "PATCHBAY_SECRET_KEY": secret,
-        }
+        env = {"PATCHBAY_DATABASE_URL": url, "PATCHBAY_SECRET_KEY": secret}
+        if book == "redis":
+            env["PATCHBAY_REDIS_URL"] = REDIS_URL
+        else:
+            env["PATCHBAY_SHARED_BOOK"] = "database"
         gateways = [start_gateway(tmp_path / f"i{n}", config=config, env=env) for n in range(3)]
         try:
             urls = [g.url for g in gateways]

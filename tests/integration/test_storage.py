@@ -28,6 +28,7 @@ TABLES = {
     "video_tasks",
     "redemption_codes",
     "console_sessions",
+    "book_holds",
     "accounts",
     "api_keys",
     "ledger_entries",

@@ -222,6 +222,23 @@ class ConsoleSession(Base):
     __table_args__ = (Index("ix_console_sessions_account", "account_id"),)
 
 
+class BookHold(Base):
+    """The hold of one call in flight, when instances share admission through the database
+    (``[billing] shared_book = "database"``): admission counts the live ones, the settlement
+    batch that writes the call's charge deletes its hold in the same transaction."""
+
+    __tablename__ = "book_holds"
+    query_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_id: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index("ix_book_holds_account", "account_id"),
+        Index("ix_book_holds_key", "key_id"),
+    )
+
+
 class ClusterState(Base):
     """Version counters that tell every worker and instance when to drop a cache."""
 
@@ -234,6 +251,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "BookHold",
     "Bot",
     "ClusterState",
     "ConsoleSession",

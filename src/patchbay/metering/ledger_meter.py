@@ -31,7 +31,7 @@ from patchbay.errors import InsufficientQuota
 from patchbay.metering.book import BalanceBook
 from patchbay.metering.call import Call
 from patchbay.metering.plan import Charge, read_figures, read_one
-from patchbay.metering.shared_book import SharedBook
+from patchbay.metering.shared_book import Book
 from patchbay.metering.writers import SQLAlchemyWriter, Writer
 
 log = logging.getLogger("patchbay.metering")
@@ -48,7 +48,7 @@ class LedgerMeter:
         points_per_usd: int,
         flush_interval_s: float = 0.1,
         writer: Writer | None = None,
-        shared: SharedBook | None = None,
+        shared: Book | None = None,
         hold_output_tokens: int = HOLD_OUTPUT_TOKENS,
     ) -> None:
         self.sessions = sessions
@@ -107,7 +107,12 @@ class LedgerMeter:
         p = call.principal
         try:
             refusal = await shared.admit(
-                p.account_id, p.key_id, p.max_points, call.hold_points, lambda: self._fresh(call)
+                p.account_id,
+                p.key_id,
+                p.max_points,
+                call.hold_points,
+                lambda: self._fresh(call),
+                query_id=call.query_id,
             )
         except Exception:
             if not self._shared_failing:
@@ -149,7 +154,12 @@ class LedgerMeter:
         p = call.principal
         task = asyncio.create_task(
             shared.settle(
-                p.account_id, p.key_id, p.max_points is not None, call.hold_points, charged
+                p.account_id,
+                p.key_id,
+                p.max_points is not None,
+                call.hold_points,
+                charged,
+                query_id=call.query_id,
             )
         )
         self._pending_tasks.add(task)
@@ -233,6 +243,9 @@ class LedgerMeter:
                 last_reload = time.monotonic()
                 try:
                     await self.reload()  # other instances' charges
+                    sweep = getattr(self.shared, "sweep", None)  # expired shared holds
+                    if sweep is not None:
+                        await sweep()
                 except Exception:
                     log.warning("could not refresh balances", exc_info=True)
             if self.queue:

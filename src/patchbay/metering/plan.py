@@ -45,8 +45,9 @@ def totals(charges: list[Charge]) -> tuple[dict[int, int], dict[int, int]]:
     return per_account, per_key
 
 
-def charge_plan(dialect: Dialect, charges: list[Charge]) -> Plan:
-    """Every statement of one batch, in the order they run."""
+def charge_plan(dialect: Dialect, charges: list[Charge], release_holds: bool = False) -> Plan:
+    """Every statement of one batch, in the order they run; ``release_holds`` also deletes the
+    written calls' holds from ``book_holds`` (the database-shared book)."""
     as_json = ledger_sql.json_value(dialect)
     usage = [
         (
@@ -65,11 +66,17 @@ def charge_plan(dialect: Dialect, charges: list[Charge]) -> Plan:
     ]
     _, per_key = totals(charges)
     entries = ((c.account_id, "charge", -c.cost_points, c.query_id, None) for c in charges)
-    return [
+    plan = [
         *ledger_sql.inserts(dialect, ledger_sql.USAGE.name, ledger_sql.USAGE_COLUMNS, usage),
         *ledger_sql.ledger_plan(dialect, entries),
         *ledger_sql.moves(dialect, "api_keys", "spent_points", per_key),
     ]
+    if release_holds:
+        (mark,) = ledger_sql.marks(dialect.paramstyle, 1)
+        plan.append(
+            (f"DELETE FROM book_holds WHERE query_id = {mark}", [(c.query_id,) for c in charges])
+        )
+    return plan
 
 
 def written_sql(dialect: Dialect, count: int) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -74,6 +75,34 @@ return 1
 Loader = Callable[[], Awaitable[tuple[int, int]]]  # (account balance, key spent) as of now
 
 
+class Book(Protocol):
+    """A book every instance shares: ``SharedBook`` (Redis) or ``DatabaseBook``."""
+
+    releases_with_charges: bool  # the settlement batch deletes written calls' holds
+
+    async def admit(
+        self,
+        account_id: int,
+        key_id: int,
+        max_points: int | None,
+        hold: int,
+        load: Loader,
+        query_id: str = "",
+    ) -> str | None: ...
+
+    async def settle(
+        self,
+        account_id: int,
+        key_id: int,
+        capped: bool,
+        hold: int,
+        charge: int,
+        query_id: str = "",
+    ) -> None: ...
+
+    async def credit(self, account_id: int, points: int) -> None: ...
+
+
 def shared_prefix(fingerprint: str) -> str:
     """Instances sharing a database (and its secret key) share the book."""
     return f"patchbay:{fingerprint}:book"
@@ -97,6 +126,7 @@ class SharedBook:
         max_points: int | None,
         hold: int,
         load: Loader,
+        query_id: str = "",
     ) -> str | None:
         """Take the hold if the account (and the key's cap) allow it; the refusal otherwise."""
         keys = self._keys(account_id, key_id)
@@ -113,8 +143,16 @@ class SharedBook:
             await self._load(keys=keys, args=["balance", balance, "spent", spent, TTL_S])
         raise RuntimeError("the shared book could not be loaded")
 
+    releases_with_charges = False  # holds are released here, when a call is settled
+
     async def settle(
-        self, account_id: int, key_id: int, capped: bool, hold: int, charge: int
+        self,
+        account_id: int,
+        key_id: int,
+        capped: bool,
+        hold: int,
+        charge: int,
+        query_id: str = "",
     ) -> None:
         keys = self._keys(account_id, key_id)
         await self._settle(keys=keys, args=[hold, charge, "1" if capped else "0"])

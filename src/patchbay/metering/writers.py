@@ -26,7 +26,11 @@ class Writer(Protocol):
 
 
 async def write_batch(
-    session: AsyncSession, charges: list[Charge], *, check_written: bool = True
+    session: AsyncSession,
+    charges: list[Charge],
+    *,
+    check_written: bool = True,
+    release_holds: bool = False,
 ) -> list[Charge]:
     """Write the charges not yet written, in the session's transaction (the caller commits);
     returns those this call wrote.
@@ -46,17 +50,23 @@ async def write_batch(
             done.update(row[0] for row in result)
         fresh = [c for c in charges if c.query_id not in done]
     if fresh:
-        await ledger_sql.execute(conn, charge_plan(conn.dialect, fresh))
+        await ledger_sql.execute(conn, charge_plan(conn.dialect, fresh, release_holds))
     return fresh
 
 
 class SQLAlchemyWriter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], release_holds: bool = False
+    ) -> None:
         self.sessions = sessions
+        self.release_holds = release_holds  # the database-shared book: holds go with charges
 
     async def write(self, charges: list[Charge], *, check_written: bool) -> int:
         async with self.sessions() as session, session.begin():
-            return len(await write_batch(session, charges, check_written=check_written))
+            written = await write_batch(
+                session, charges, check_written=check_written, release_holds=self.release_holds
+            )
+            return len(written)
 
     async def aclose(self) -> None:
         return None

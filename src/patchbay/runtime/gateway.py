@@ -23,8 +23,9 @@ from patchbay.db import versions
 from patchbay.db.engine import make_engine, make_sessionmaker
 from patchbay.limits.base import Limiter
 from patchbay.limits.factory import build_limiter, redis_client
+from patchbay.metering.database_book import DatabaseBook
 from patchbay.metering.ledger_meter import LedgerMeter
-from patchbay.metering.shared_book import SharedBook, shared_prefix
+from patchbay.metering.shared_book import Book, SharedBook, shared_prefix
 from patchbay.metering.sqlite_writer import SQLiteWriter
 from patchbay.metering.writers import SQLAlchemyWriter, Writer
 from patchbay.proxy.conversations import Conversations
@@ -34,10 +35,32 @@ from patchbay.proxy.videos import Videos
 from patchbay.routing.health import Breakers, Policy
 from patchbay.routing.shared import SYNC_PERIOD_S, HealthSync
 from patchbay.security.crypto import SecretBox, load_secret_box
-from patchbay.settings import Settings
+from patchbay.settings import ConfigError, Settings
 from patchbay.upstream.client import UpstreamClient
 
 log = logging.getLogger("patchbay")
+
+
+def _book(
+    settings: Settings,
+    redis: aioredis.Redis | None,
+    sessions: async_sessionmaker[AsyncSession],
+    fingerprint: str,
+    dialect: str,
+) -> Book | None:
+    """The book instances share for admission (``[billing] shared_book``)."""
+    choice = settings.shared_book
+    if choice == "auto":
+        choice = "redis" if redis is not None else "off"
+    if choice == "redis":
+        if redis is None:
+            raise ConfigError('shared_book = "redis" needs redis_url')
+        return SharedBook(redis, shared_prefix(fingerprint))
+    if choice == "database":
+        if dialect != "postgresql":
+            raise ConfigError('shared_book = "database" needs PostgreSQL (database_url)')
+        return DatabaseBook(sessions)
+    return None
 
 
 def _policy(settings: Settings) -> Policy:
@@ -81,16 +104,17 @@ class Gateway:
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
         client = UpstreamClient(allow_private=settings.allow_private_upstreams)
-        writer: Writer = SQLAlchemyWriter(sessions)
-        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            writer = SQLiteWriter(str(engine.url.database), engine.dialect)
         box = load_secret_box(settings.secret_key, settings.data_dir)
         redis = redis_client(settings.redis_url) if settings.redis_url else None
+        book = _book(settings, redis, sessions, box.fingerprint, engine.dialect.name)
+        writer: Writer = SQLAlchemyWriter(sessions, release_holds=isinstance(book, DatabaseBook))
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            writer = SQLiteWriter(str(engine.url.database), engine.dialect)
         meter = LedgerMeter(
             sessions,
             settings.points_per_usd,
             writer=writer,
-            shared=SharedBook(redis, shared_prefix(box.fingerprint)) if redis else None,
+            shared=book,
             hold_output_tokens=settings.hold_output_tokens,
         )
         limiter = build_limiter(settings, redis, box.fingerprint)
