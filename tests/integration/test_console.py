@@ -280,3 +280,47 @@ def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
         assert right.status_code == 429  # even the right key waits: attempts are what count
     finally:
         gateway.stop()
+
+
+def test_top_ups_in_the_console_reach_the_book_instances_share(tmp_path: Path) -> None:
+    """With Redis the instances admit from a shared book: a credit or a redemption made in
+    the console moves it at once, so a refused account is admitted again."""
+    from tests.conftest import REDIS_URL, require_service
+
+    require_service("Redis", "127.0.0.1", 6379)
+    gateway = start_gateway(tmp_path, config=CONFIG, env={"PATCHBAY_REDIS_URL": REDIS_URL})
+    try:
+        body = {"model": "echo-priced", "messages": [{"role": "user", "content": "spend it"}]}
+
+        def chat(key: str) -> int:
+            return httpx.post(
+                gateway.url + "/v1/chat/completions",
+                json=body,
+                headers={"authorization": f"Bearer {key}"},
+            ).status_code
+
+        def exhaust(key: str) -> None:
+            statuses = [chat(key) for _ in range(3)]
+            assert statuses[0] == 200 and statuses[-1] == 402, statuses
+
+        account_id, key = user(gateway, "credited-in-console", points=100)
+        exhaust(key)
+        admin = sign_in(gateway, gateway.admin_key)
+        token = csrf_of(admin.get("/ui/admin/accounts").text)
+        got = admin.post(
+            f"/ui/admin/accounts/{account_id}/credit", data={"csrf": token, "points": "5000"}
+        )
+        assert got.status_code == 303
+        assert chat(key) == 200
+
+        _, other = user(gateway, "redeemed-in-console", points=100)
+        exhaust(other)
+        with gateway.admin() as api:
+            code = api.post("/admin/redemptions", json={"points": 5000}).json()["data"][0]["code"]
+        client = sign_in(gateway, other)
+        redeemed = client.post("/ui/redeem", data={"csrf": csrf_of(client.get("/ui/").text),
+                                                   "code": code})  # fmt: skip
+        assert redeemed.status_code == 303
+        assert chat(other) == 200
+    finally:
+        gateway.stop()

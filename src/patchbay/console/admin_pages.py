@@ -54,6 +54,7 @@ async def credit(request: Request, who: Viewer, session: AsyncSession, form: For
         raise InvalidRequest("points are required", param="points")
     await accounts.credit(session, account, points, text(form, "note") or None)
     await applied(gateway_of(request), session)
+    await gateway_of(request).meter.credited(account.id, points)  # the instances' shared book
     return see_other(f"{BASE}/admin/accounts?done=credited")
 
 

@@ -63,9 +63,10 @@ async def overview(
 
 
 async def redeem(request: Request, who: Viewer, session: AsyncSession, form: FormData) -> Response:
-    await redemptions.redeem(session, who.account_id, text(form, "code"))
+    record = await redemptions.redeem(session, who.account_id, text(form, "code"))
     await session.commit()
     gateway = gateway_of(request)
+    await gateway.meter.credited(who.account_id, record.points)  # the instances' shared book
     await gateway.meter.reload()
     await gateway.announce()
     return see_other(f"{BASE}/?done=redeemed")
