@@ -33,14 +33,19 @@ log = logging.getLogger("patchbay")
 
 
 class _Delegate:
-    """Anything not overridden reaches the wrapped object."""
+    """Anything not overridden reaches the wrapped object. A method found that way is kept on
+    the wrapper (``__getattr__`` runs only after a failed lookup, which is slow: the meter's
+    ``reserve`` is looked up on every call); data attributes are read through each time."""
 
     def __init__(self, inner: Any, tally: metrics.Tally) -> None:
         self._inner = inner
         self._tally = tally
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        value = getattr(self._inner, name)
+        if callable(value):
+            setattr(self, name, value)
+        return value
 
 
 class ObservedMeter(_Delegate):
