@@ -30,7 +30,7 @@ def _missing(reason: str) -> None:
     pytest.skip(f"{reason} (set CI=true to make this fail)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed before other modules' tests run their own loops
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
