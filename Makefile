@@ -27,7 +27,7 @@ test: check
 lint: check
 
 bench: $(STAMP)
-	bash bench/run.sh
+	bash bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -2,10 +2,13 @@
 
 Each commit in ``CHANGES`` is exported (``git archive``) into ``bench/.work/revisions/<sha>``
 and started with this checkout's virtualenv and ``PYTHONPATH`` set to that tree. All revisions
-run in the same round against the same nginx upstream, interleaved, one worker each: c=16 for
-throughput (with the server's CPU time per request, all its threads), c=1 for latency. A change's
-gain is its median against the revision before it. Needs the repository's history (a clone, not
-an export); commits it cannot find are reported as missing.
+run in the same round against the same nginx upstream, interleaved, one worker each, with the
+same configuration (``configs.GAINS``): non-streamed Chat at c=16 (req/s and the server's CPU
+time per request, all its threads), streamed Chat and streamed Anthropic Messages at c=16, and
+Chat at c=1 for latency. Each revision's answers are checked first (bench/shapes.py). A
+change's gain is its median against the revision before it. Needs the repository's history (a
+clone, not an export); a commit it cannot find, or that does not start or answer, is reported
+as not measured, and the others are measured all the same.
 
     python bench/gains.py [--rounds 3] [--seconds 4]      (run.py calls it as part of make bench)
 """
@@ -26,13 +29,17 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+import configs  # noqa: E402
+import shapes  # noqa: E402
 import targets as t  # noqa: E402
+from scenarios import BY_NAME  # noqa: E402
 
-# (commit, what it changed) — the first is the starting point of this work; "HEAD" is the
-# checkout's own last commit. Earlier sessions' changes are in the history of docs/benchmarks.md.
+# (commit, what it changed), oldest first — the first is the starting point of this work; add
+# each change's commit after it. "HEAD" is the checkout's own last commit. Earlier sessions'
+# changes are in the history of docs/benchmarks.md.
 CHANGES = [
-    ("18e4b6a", "previous head: session 9's request path (two cores, Chat-only fast path)"),
-    ("HEAD", "one pipeline; every protocol's same-protocol calls forwarded untouched"),
+    ("b180b2a", "issue 16's starting point (issue 15 done)"),
+    ("HEAD", "this checkout's last commit"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -51,7 +58,8 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def export(commit: str) -> Path | None:
-    """The commit's tree under bench/.work/revisions (reused when already there)."""
+    """The commit's tree under bench/.work/revisions (reused when already there); None when
+    this clone does not have the commit."""
     root = HERE.parent
     full = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
@@ -66,8 +74,9 @@ def export(commit: str) -> Path | None:
     archive = subprocess.run(
         ["git", "-C", str(root), "archive", "--format=tar", full.stdout.strip(), "src"],
         capture_output=True,
-        check=True,
     )
+    if archive.returncode != 0:
+        return None
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -76,51 +85,75 @@ def export(commit: str) -> Path | None:
     return target
 
 
+MEASURED = ("chat", "chat-stream", "anthropic-stream")
+
+
+def start(upstream: t.Target, slow: t.Target, commit: str) -> tuple[t.Target | None, str, str]:
+    """(the revision's Patchbay or None, its full sha, why it is not measured)."""
+    source = export(commit)
+    if source is None:
+        return None, "", "not in this clone's history"
+    target = t.start_patchbay(
+        upstream, slow, 1, source=source, name=f"rev-{commit}", config=configs.GAINS
+    )
+    if target.process is None:
+        return None, source.name, target.why_not
+    for name in MEASURED:
+        reason, _ = shapes.check(target.url, target.key, "patchbay", BY_NAME[name])
+        if reason is not None:
+            target.stop()
+            return None, source.name, f"{name}: {reason}"
+    return target, source.name, ""
+
+
+def expected_seconds(rounds: int, seconds: int) -> float:
+    per_run = 3 * seconds + max(1, seconds // 2) + 2
+    return len(CHANGES) * (15 + 3 + rounds * per_run)
+
+
 def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> dict[str, Any]:
-    from run import PROTOCOLS, wrk
+    import load
 
     revisions: list[tuple[str, str, t.Target]] = []
     shas: dict[str, str] = {}
     missing: list[str] = []
+    chat, c1 = BY_NAME["chat"], BY_NAME["chat-c1"]
+    stream, anthropic = BY_NAME["chat-stream"], BY_NAME["anthropic-stream"]
     try:
         for commit, label in CHANGES:
-            source = export(commit)
-            if source is None:
-                missing.append(commit)
-                continue
-            target = t.start_patchbay(upstream, slow, 1, source=source, name=f"rev-{commit}")
-            if target.process is None:
-                missing.append(commit)
+            target, sha, why = start(upstream, slow, commit)
+            if target is None:
+                missing.append(f"`{commit}` ({label}): {why}")
+                print(f"  gains: {commit} not measured: {why}", flush=True)
                 continue
             revisions.append((commit, label, target))
-            shas[commit] = source.name
+            shas[commit] = sha
         runs: list[dict[str, Any]] = []
         for _, _, target in revisions:
-            wrk(target, 16, 2)  # warm up: caches, pools, first compilations
+            load.run(target, chat, 2)  # warm up: caches, pools, first compilations
         for round_no in range(rounds):
             order = revisions if round_no % 2 == 0 else revisions[::-1]
             for commit, _, target in order:
-                pids = target.pids()
-                before = cpu_seconds(pids)
-                figures = wrk(target, 16, seconds)
-                used = cpu_seconds(pids) - before
-                served = figures["rps"] * seconds
-                latency = wrk(target, 1, max(1, seconds // 2))
-                messages = wrk(target, 16, seconds, request=PROTOCOLS["anthropic-c16"])
+                figures = load.run(target, chat, seconds)
+                streamed = load.run(target, stream, seconds)
+                messages = load.run(target, anthropic, seconds)
+                latency = load.run(target, c1, max(1, seconds // 2))
                 runs.append(
                     {
                         "round": round_no,
                         "commit": commit,
                         "rps": figures["rps"],
-                        "cpu_us": used / served * 1e6 if served else 0.0,
+                        "cpu_us": figures["cpu_us"],
+                        "stream_rps": streamed["rps"],
+                        "anthropic_stream_rps": messages["rps"],
                         "c1_p50_ms": latency["p50_ms"],
-                        "anthropic_rps": messages["rps"],
+                        "errors": figures["errors"] + streamed["errors"] + messages["errors"],
                     }
                 )
                 print(
-                    f"  gains {commit} {figures['rps']:8.0f} req/s "
-                    f"{runs[-1]['cpu_us']:6.0f} µs CPU/req  c1 p50 {latency['p50_ms']:.3f} ms "
-                    f"anthropic {messages['rps']:8.0f} req/s",
+                    f"  gains {commit:8} chat {figures['rps']:6.0f} req/s "
+                    f"{figures['cpu_us']:4.0f} µs/req  stream {streamed['rps']:6.0f}  "
+                    f"anthropic stream {messages['rps']:6.0f}  c1 p50 {latency['p50_ms']:.3f} ms",
                     flush=True,
                 )
         return {

@@ -1,8 +1,15 @@
-"""The benchmark harness: every target side by side, interleaved over rounds, one run.
+"""The benchmark harness: every scenario (bench/scenarios.py) on every target side by side,
+interleaved within each round, medians of rounds, one run.
 
-    python bench/run.py [--rounds 3] [--seconds 5] [--quick]
+    python bench/run.py [--rounds 3] [--seconds 5] [--quick] [--no-gains] [--no-profile]
 
-Writes bench/.work/results.json, then docs/benchmarks.md and docs/benchmarks.png (report.py).
+Targets: nginx (the ceiling, on the upstream's own paths), the aiohttp passthrough (the floor),
+Patchbay with 1 and 2 workers, LiteLLM's proxy. Each target's answer to each scenario is
+checked once at start-up (bench/shapes.py). Then per round: every scenario at its concurrency
+with wrk (req/s, p50, p99, server CPU per request), TTFB per streamed protocol one call at a
+time; after the rounds: py-spy on Patchbay's worker per main scenario (bench/profiling.py),
+the gains of each change (bench/gains.py) and memory under 1,000 slow streams on a fresh
+Patchbay. Writes bench/.work/results.json, then docs/benchmarks.md and docs/benchmarks.png.
 Everything listens on 127.0.0.1; every load is bounded in time.
 """
 
@@ -12,132 +19,97 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import clients  # noqa: E402
 import gains  # noqa: E402
+import load  # noqa: E402
+import profiling  # noqa: E402
+import shapes  # noqa: E402
 import targets as t  # noqa: E402
-
-LUA = HERE / "wrk" / "post.lua"
-
-
-def body(model: str, stream: bool = False, **extra: object) -> str:
-    data = {
-        "model": model,
-        "messages": [{"role": "user", "content": "Say hello to the bench."}],
-        "stream": stream,
-        **extra,
-    }
-    return json.dumps(data)
+from scenarios import BY_NAME, PROFILED, SCENARIOS, TTFB, headers, request_body  # noqa: E402
 
 
-# same-protocol calls of the other client protocols: (path, body)
-PROTOCOLS = {
-    "anthropic-c16": (
-        "/v1/messages",
-        json.dumps(
-            {
-                "model": "bench-anthropic",
-                "max_tokens": 64,
-                "messages": [{"role": "user", "content": "Say hello to the bench."}],
-            }
-        ),
-    ),
-    "gemini-c16": (
-        "/v1beta/models/bench-gemini:generateContent",
-        json.dumps({"contents": [{"role": "user", "parts": [{"text": "Say hello, bench."}]}]}),
-    ),
-}
+def check_all(systems: list[t.Target]) -> list[str]:
+    """Every target's answer to every scenario it runs, before anything is measured; the
+    warnings (answers that only the SDKs' loose reading accepts)."""
+    warnings = []
+    for scenario in SCENARIOS:
+        for system in systems:
+            if system.process is None or system.kind not in scenario.kinds():
+                continue
+            reason, warning = shapes.check(system.url, system.key, system.kind, scenario)
+            if warning:
+                warnings.append(f"{system.name} on `{scenario.name}`: {warning}")
+                print(f"  warning: {warnings[-1]}", flush=True)
+            if reason is None:
+                continue
+            if system.kind == "litellm":
+                system.unavailable[scenario.name] = reason
+                print(f"  n/a: {system.name} on {scenario.name}: {reason}", flush=True)
+                continue
+            raise SystemExit(
+                f"start-up check failed: {system.name} on {scenario.name} "
+                f"({scenario.path(system.kind)}): {reason}"
+            )
+    print("start-up check: every answer measured is 200 and its protocol's shape", flush=True)
+    return warnings
 
 
-def wrk(
-    target: t.Target,
-    connections: int,
-    seconds: float,
-    stream: bool = False,
-    model: str | None = None,
-    request: tuple[str, str] | None = None,
-) -> dict[str, float]:
-    """``request``: a (path, body) to send instead of the target's Chat call."""
-    path = target.stream_path if stream else target.chat_path
-    payload = body(model or (target.stream_model if stream else target.model), stream)
-    if request is not None:
-        path, payload = request
-    env = {
-        **os.environ,
-        "BENCH_BODY": payload,
-        "BENCH_KEY": target.key,
-        "BENCH_PATH": path,
-    }
-    threads = 1 if connections == 1 else 2
-    cmd = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA),
-        target.url + path,
+def serving(systems: list[t.Target], name: str) -> list[t.Target]:
+    scenario = BY_NAME[name]
+    return [
+        s
+        for s in systems
+        if s.process is not None and s.kind in scenario.kinds() and name not in s.unavailable
     ]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 30)
-    line = next((x for x in out.stdout.splitlines() if x.startswith("{")), None)
-    if line is None:
-        return {"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0, "errors": 1}
-    data = json.loads(line)
-    ok = data["requests"] - data["non2xx"]
-    return {
-        "rps": ok / (data["duration_us"] / 1e6),
-        "p50_ms": data["p50_us"] / 1000,
-        "p99_ms": data["p99_us"] / 1000,
-        "errors": data["errors"] + data["non2xx"],
-    }
 
 
-class RSSWatch:
-    """Samples the peak RSS (MB) of a target's serving processes while a load runs."""
-
-    def __init__(self, target: t.Target) -> None:
-        self.target, self.peak, self._stop = target, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for pid in self.target.pids():
-                self.peak = max(self.peak, t.rss_mb(pid))
-            time.sleep(0.1)
-
-    def __enter__(self) -> RSSWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def ttfb(target: t.Target, count: int) -> float:
-    headers = {"content-type": "application/json"}
-    if target.key:
-        headers["authorization"] = f"Bearer {target.key}"
-    url = target.url + target.stream_path
-    return clients.ttfb_ms(url, body(target.stream_model, True).encode(), headers, count)
+def one_round(systems: list[t.Target], round_no: int, args: argparse.Namespace) -> list[Any]:
+    runs: list[dict[str, Any]] = []
+    for scenario in SCENARIOS:
+        order = serving(systems, scenario.name)
+        for system in order if round_no % 2 == 0 else order[::-1]:
+            figures = load.run(system, scenario, args.seconds)
+            runs.append(
+                {"round": round_no, "scenario": scenario.name, "target": system.name, **figures}
+            )
+            print(
+                f"  {scenario.name:30} {system.name:22} {figures['rps']:8.0f} req/s "
+                f"p50 {figures['p50_ms']:6.2f} p99 {figures['p99_ms']:6.2f} ms "
+                f"{figures['cpu_us']:5.0f} µs CPU/req"
+                + (f"  {figures['errors']:.0f} errors" if figures["errors"] else ""),
+                flush=True,
+            )
+    for name in TTFB:
+        scenario = BY_NAME[name]
+        for system in serving(systems, name):
+            url = system.url + scenario.path(system.kind)
+            value = clients.ttfb_ms(
+                url, scenario.body().encode(), headers(system.key), args.ttfb_count
+            )
+            runs.append({"round": round_no, "scenario": f"ttfb:{name}", "target": system.name})
+            runs[-1]["ttfb_ms"] = value
+    return runs
 
 
 def memory(patchbay: t.Target, streams: int, chunks: int, seconds: float) -> dict[str, float]:
-    headers = {"content-type": "application/json", "authorization": f"Bearer {patchbay.key}"}
-    data = body("bench-slow", True, x_chunks=chunks, x_interval=seconds / chunks).encode()
+    body = request_body("chat", "bench-slow", True)
+    body |= {"x_chunks": chunks, "x_interval": seconds / chunks}
     base = max(t.rss_mb(p) for p in patchbay.pids())
-    with RSSWatch(patchbay) as watch:
-        done = clients.open_streams(patchbay.url + "/v1/chat/completions", data, headers, streams)
+    with load.RSSWatch(patchbay) as watch:
+        done = clients.open_streams(
+            patchbay.url + "/v1/chat/completions",
+            json.dumps(body).encode(),
+            headers(patchbay.key),
+            streams,
+        )
     return {
         "base_mb": base,
         "peak_mb": watch.peak,
@@ -148,96 +120,69 @@ def memory(patchbay: t.Target, streams: int, chunks: int, seconds: float) -> dic
     }
 
 
-def measure(args: argparse.Namespace) -> dict[str, object]:
+def expected_seconds(args: argparse.Namespace) -> float:
+    litellm = (t.WORK / "litellm-venv" / "bin" / "litellm").exists()
+    # nginx and the passthrough once, Patchbay twice (1 and 2 workers), LiteLLM if installed
+    count = {"nginx": 1, "passthrough": 1, "patchbay": 2, "litellm": 1 if litellm else 0}
+    runs = sum(count[k] for s in SCENARIOS for k in s.kinds())
+    per_round = runs * (args.seconds + 0.4) + len(TTFB) * args.ttfb_count * (
+        0.006 + (0.03 if litellm else 0)
+    )
+    total = 20 + (20 if litellm else 0) + args.rounds * per_round
+    if args.profile:
+        total += len(PROFILED) * (args.profile_seconds + 5)
+    if args.gains:
+        total += gains.expected_seconds(args.rounds, args.gain_seconds)
+    return total + 2 * (15 + args.stream_seconds)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     upstream, slow = t.start_nginx(), t.start_slow()
     started = [upstream, slow]
     try:
-        systems = [
-            upstream,
-            t.start_passthrough(upstream),
-            t.start_patchbay(upstream, slow, 1),
-            t.start_patchbay(upstream, slow, 2),
-            t.start_litellm(upstream),
-        ]
-        started += systems[1:]
-        live = [s for s in systems if s.process is not None]
-        results: dict[str, object] = {
+        systems = [upstream, t.start_passthrough(upstream)]
+        started.append(systems[1])
+        for workers in (1, 2):
+            systems.append(t.start_patchbay(upstream, slow, workers))
+            started.append(systems[-1])
+            if systems[-1].process is None:
+                raise SystemExit(f"{systems[-1].name} {systems[-1].why_not}")
+        if args.litellm:
+            systems.append(t.start_litellm(upstream))
+            started.append(systems[-1])
+        warnings = check_all(systems)
+        results: dict[str, Any] = {
+            "warnings": warnings,
             "targets": [s.name for s in systems],
-            "available": [s.name for s in live],
+            "available": [s.name for s in systems if s.process is not None],
+            "not_started": {s.name: s.why_not for s in systems if s.process is None},
+            "unavailable": {s.name: s.unavailable for s in systems if s.unavailable},
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "title": s.title(),
+                    "floor": s.floor,
+                    "translated": s.translated,
+                    "stream": s.stream,
+                    "connections": s.connections,
+                    "extra": s.extra,
+                }
+                for s in SCENARIOS
+            ],
             "runs": [],
         }
-        runs: list[dict[str, object]] = results["runs"]  # type: ignore[assignment]
         for round_no in range(args.rounds):
             print(f"round {round_no + 1}/{args.rounds}", flush=True)
-            for scenario, conns, stream in (
-                ("c1", 1, False),
-                ("c16", 16, False),
-                ("c64", 64, False),
-                ("stream-c16", 16, True),
-            ):
-                for system in live:
-                    pids = system.pids()
-                    before = gains.cpu_seconds(pids)
-                    with RSSWatch(system) as watch:
-                        figures = wrk(system, conns, args.seconds, stream)
-                    served = figures["rps"] * args.seconds
-                    cpu = (gains.cpu_seconds(pids) - before) / served * 1e6 if served else 0.0
-                    runs.append(
-                        {
-                            "round": round_no,
-                            "scenario": scenario,
-                            "target": system.name,
-                            **figures,
-                            "peak_rss_mb": watch.peak,
-                            "cpu_us": cpu,
-                        }
-                    )
-                    print(
-                        f"  {scenario:10} {system.name:22} {figures['rps']:9.0f} req/s "
-                        f"p50 {figures['p50_ms']:.2f} ms",
-                        flush=True,
-                    )
-            for system in live:
-                runs.append(
-                    {
-                        "round": round_no,
-                        "scenario": "ttfb-c1",
-                        "target": system.name,
-                        "ttfb_ms": ttfb(system, args.ttfb_count),
-                    }
-                )
-            for system in live[2:4]:
-                figures = wrk(system, 16, args.seconds, model="bench-translated")
-                runs.append(
-                    {
-                        "round": round_no,
-                        "scenario": "translated-c16",
-                        "target": system.name,
-                        **figures,
-                    }
-                )
-            for scenario, request in PROTOCOLS.items():
-                for system in live[1:4]:  # the passthrough floor, then Patchbay
-                    pids = system.pids()
-                    before = gains.cpu_seconds(pids)
-                    figures = wrk(system, 16, args.seconds, request=request)
-                    served = figures["rps"] * args.seconds
-                    cpu = (gains.cpu_seconds(pids) - before) / served * 1e6 if served else 0.0
-                    runs.append(
-                        {
-                            "round": round_no,
-                            "scenario": scenario,
-                            "target": system.name,
-                            **figures,
-                            "cpu_us": cpu,
-                        }
-                    )
-                    print(
-                        f"  {scenario:14} {system.name:22} {figures['rps']:9.0f} req/s",
-                        flush=True,
-                    )
-        for system in live[2:]:
-            system.stop()  # the memory runs each get a fresh Patchbay and the machine to itself
+            results["runs"] += one_round(systems, round_no, args)
+        if args.profile:
+            print("where the time goes (py-spy on patchbay's worker)", flush=True)
+            results["profile"] = {}
+            for name in PROFILED:
+                summary = profiling.record(systems[2], BY_NAME[name], args.profile_seconds)
+                results["profile"][name] = summary
+                print(f"  {name}: {summary.get('error') or summary['areas'][:4]}", flush=True)
+        for system in systems[1:]:
+            system.stop()  # the rest each get a fresh Patchbay and the machine to itself
         if args.gains:
             print("what each change gained", flush=True)
             results["gains"] = gains.measure(upstream, slow, args.rounds, args.gain_seconds)
@@ -246,6 +191,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
             started.append(fresh)
             if fresh.process is not None:
                 results[label] = memory(fresh, args.streams, chunks, args.stream_seconds)
+                print(f"  {label}: {results[label]}", flush=True)
             fresh.stop()
         return results
     finally:
@@ -261,19 +207,24 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--stream-seconds", type=float, default=6)
     parser.add_argument("--gain-seconds", type=int, default=4)
+    parser.add_argument("--profile-seconds", type=float, default=5)
+    parser.add_argument("--no-gains", dest="gains", action="store_false", help="skip gains.py")
+    parser.add_argument("--no-profile", dest="profile", action="store_false", help="no py-spy")
+    parser.add_argument("--no-litellm", dest="litellm", action="store_false", help="skip LiteLLM")
     parser.add_argument(
-        "--no-gains", dest="gains", action="store_false", help="skip the per-change comparison"
+        "--quick", action="store_true", help="1 round of 2 s, 200 streams, 2 s profiles"
     )
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 s, 200 streams")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.ttfb_count, args.streams = 1, 2, 50, 200
-        args.gain_seconds = 2
+        args.gain_seconds, args.profile_seconds = 2, 2
+    print(f"expected duration: about {expected_seconds(args) / 60:.0f} min", flush=True)
     began = time.time()
     results = measure(args)
     results["method"] = {
         "rounds": args.rounds,
         "seconds": args.seconds,
+        "ttfb_count": args.ttfb_count,
         "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
         "wall_s": round(time.time() - began),
         "quick": args.quick,
@@ -282,6 +233,8 @@ def main() -> None:
     import report
 
     report.write(results)
+    for line in report.console(results):
+        print(line)
     print(f"done in {time.time() - began:.0f} s; see docs/benchmarks.md", flush=True)
 
 

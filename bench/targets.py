@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import configs
 import httpx
 
 HERE = Path(__file__).parent
@@ -30,13 +32,12 @@ def free_port() -> int:
 class Target:
     name: str
     port: int
+    kind: str  # nginx | passthrough | patchbay | litellm (scenarios.KINDS)
     process: subprocess.Popen[bytes] | None = None
     key: str = ""
-    chat_path: str = "/v1/chat/completions"
-    stream_path: str = "/v1/chat/completions"
-    model: str = "bench-model"
-    stream_model: str = "bench-stream"
-    extra: dict[str, str] = field(default_factory=dict)
+    # scenario -> why this target cannot serve it (its start-up check failed): not measured
+    unavailable: dict[str, str] = field(default_factory=dict)
+    why_not: str = ""  # why it did not start at all
 
     @property
     def url(self) -> str:
@@ -49,6 +50,17 @@ class Target:
         children = _children(self.process.pid)
         return children or [self.process.pid]
 
+    def all_pids(self) -> list[int]:
+        """Every process of the target (supervisor, workers, helpers): whose CPU is counted."""
+        if self.process is None:
+            return []
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += _all_children(pid)
+        return found
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -58,12 +70,22 @@ class Target:
                 self.process.kill()
 
 
-def _children(pid: int) -> list[int]:
+def _all_children(pid: int) -> list[int]:
+    kids: list[int] = []
     try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return []
-    kids = [int(p) for p in text.split()]
+        return kids
+    for tid in tasks:
+        try:
+            kids += [int(p) for p in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def _children(pid: int) -> list[int]:
+    kids = _all_children(pid)
     # uvicorn/multiprocessing may add a resource tracker: keep processes that listen (workers)
     return [k for k in kids if "resource_tracker" not in _cmdline(k)]
 
@@ -113,95 +135,31 @@ def start_nginx() -> Target:
     conf = WORK / "nginx.conf"
     WORK.mkdir(parents=True, exist_ok=True)
     conf.write_text(nginx_conf(port, str(WORK)))
-    target = Target("upstream (nginx)", port, stream_path="/sse/v1/chat/completions")
+    target = Target("upstream (nginx)", port, "nginx")
     target.process = spawn(["nginx", "-c", str(conf), "-p", str(WORK)], "nginx.log")
-    wait_up(target.url, target.process, 10)
+    if not wait_up(target.url, target.process, 10):
+        raise SystemExit(f"nginx did not start; see {WORK / 'nginx-error.log'}")
     return target
 
 
 def start_passthrough(upstream: Target) -> Target:
-    target = Target("aiohttp passthrough", free_port())
+    target = Target("aiohttp passthrough", free_port(), "passthrough")
     target.process = spawn(
         [sys.executable, str(HERE / "passthrough.py"), str(target.port), upstream.url],
         "passthrough.log",
     )
-    wait_up(target.url, target.process, 20)
+    if not wait_up(target.url, target.process, 20):
+        raise SystemExit(f"the passthrough did not start; see {WORK / 'passthrough.log'}")
     return target
 
 
 def start_slow() -> Target:
-    target = Target("slow upstream", free_port())
+    target = Target("slow upstream", free_port(), "slow")
     target.process = spawn(
         [sys.executable, str(HERE / "slow_upstream.py"), str(target.port), "20", "0.25"], "slow.log"
     )
     wait_up(target.url, target.process, 20)
     return target
-
-
-PATCHBAY_CONFIG = """
-[server]
-log_level = "warning"
-
-[[providers]]
-name = "bench"
-kind = "openai"
-base_url = "{up}/v1"
-api_key = "sk-bench"
-
-[[providers]]
-name = "bench-sse"
-kind = "openai"
-base_url = "{up}/sse/v1"
-api_key = "sk-bench"
-
-[[providers]]
-name = "bench-anthropic"
-kind = "anthropic"
-base_url = "{up}"
-api_key = "sk-bench"
-
-[[providers]]
-name = "bench-gemini"
-kind = "gemini"
-base_url = "{up}"
-api_key = "sk-bench"
-
-[[providers]]
-name = "slow"
-kind = "openai"
-base_url = "{slow}/v1"
-api_key = "sk-bench"
-
-[[models]]
-id = "bench-model"
-pricing = {{ prompt = "0.000001", completion = "0.000002" }}
-routes = [ {{ provider = "bench", model = "bench-upstream" }} ]
-
-[[models]]
-id = "bench-stream"
-pricing = {{ prompt = "0.000001", completion = "0.000002" }}
-routes = [ {{ provider = "bench-sse", model = "bench-upstream" }} ]
-
-[[models]]
-id = "bench-translated"
-pricing = {{ prompt = "0.000001", completion = "0.000002" }}
-routes = [ {{ provider = "bench-anthropic", model = "bench-upstream" }} ]
-
-[[models]]
-id = "bench-anthropic"
-pricing = {{ prompt = "0.000001", completion = "0.000002" }}
-routes = [ {{ provider = "bench-anthropic", model = "bench-upstream" }} ]
-
-[[models]]
-id = "bench-gemini"
-pricing = {{ prompt = "0.000001", completion = "0.000002" }}
-routes = [ {{ provider = "bench-gemini", model = "bench-upstream" }} ]
-
-[[models]]
-id = "bench-slow"
-pricing = {{ prompt = "0.000001", completion = "0.000002" }}
-routes = [ {{ provider = "slow", model = "slow" }} ]
-"""
 
 
 def start_patchbay(
@@ -211,98 +169,68 @@ def start_patchbay(
     *,
     source: Path | None = None,
     name: str | None = None,
+    config: str = configs.PATCHBAY,
 ) -> Target:
     """Patchbay from this checkout, or (``source``) from another tree's ``src`` directory."""
     label = name or f"patchbay-{workers}"
     data = WORK / label
     if data.exists():
-        for item in data.iterdir():
-            item.unlink()
+        shutil.rmtree(data)
     data.mkdir(parents=True, exist_ok=True)
-    config = data / "patchbay.toml"
-    config.write_text(PATCHBAY_CONFIG.format(up=upstream.url, slow=slow.url))
+    path = data / "patchbay.toml"
+    path.write_text(config.format(up=upstream.url, slow=slow.url))
     title = name or f"patchbay ({workers} worker{'s' if workers > 1 else ''})"
-    target = Target(title, free_port())
+    target = Target(title, free_port(), "patchbay")
     exe = [str(Path(sys.executable).with_name("patchbay"))]
     env = {"PATCHBAY_DATA_DIR": str(data), "PATCHBAY_ADMIN_KEY": ADMIN_KEY}
     if source is not None:
         exe = [sys.executable, "-c", "import sys; from patchbay.cli import main; main()"]
         env["PYTHONPATH"] = str(source / "src")
-    target.process = spawn(
-        [
-            *exe,
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(target.port),
-            "--workers",
-            str(workers),
-        ],
-        f"{label}.log",
-        env,
-    )
+    command = [*exe, "serve", "--config", str(path), "--port", str(target.port)]
+    target.process = spawn([*command, "--workers", str(workers)], f"{label}.log", env)
     if not wait_up(target.url + "/healthz", target.process, 60):
         target.stop()
         target.process = None
+        target.why_not = f"did not start; see {WORK / (label + '.log')}"
         return target
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
-    account = httpx.post(
-        target.url + "/admin/accounts", headers=admin, json={"name": "bench", "points": 10**15}
-    ).json()
-    target.key = httpx.post(
-        target.url + f"/admin/accounts/{account['id']}/keys",
-        headers=admin,
-        json={"name": "bench", "rpm": 10**9},
-    ).json()["key"]
+    try:
+        account = httpx.post(
+            target.url + "/admin/accounts",
+            headers=admin,
+            json={"name": "bench", "points": 10**15},
+        ).json()
+        target.key = httpx.post(
+            target.url + f"/admin/accounts/{account['id']}/keys",
+            headers=admin,
+            json={"name": "bench", "rpm": 10**9},
+        ).json()["key"]
+    except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+        target.stop()
+        target.process = None
+        target.why_not = f"its admin API did not give a key ({type(exc).__name__}: {exc})"
     return target
 
 
 def start_litellm(upstream: Target) -> Target:
-    target = Target("LiteLLM proxy", free_port(), key=LITELLM_KEY)
+    target = Target("LiteLLM proxy", free_port(), "litellm", key=LITELLM_KEY)
     binary = WORK / "litellm-venv" / "bin" / "litellm"
     if not binary.exists():
+        target.why_not = "not installed (bench/run.sh installs it into bench/.work/litellm-venv)"
         return target
     config = WORK / "litellm.yaml"
-    config.write_text(f"""
-model_list:
-  - model_name: bench-model
-    litellm_params:
-      model: openai/bench-upstream
-      api_base: "{upstream.url}/v1"
-      api_key: sk-bench
-  - model_name: bench-stream
-    litellm_params:
-      model: openai/bench-upstream
-      api_base: "{upstream.url}/sse/v1"
-      api_key: sk-bench
-general_settings:
-  master_key: {LITELLM_KEY}
-litellm_settings:
-  telemetry: false
-""")
+    config.write_text(configs.litellm(upstream.url, LITELLM_KEY))
     env = {
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_LOG": "ERROR",
         "LITELLM_TELEMETRY": "False",
         "NO_DOCS": "True",
     }
-    target.process = spawn(
-        [
-            str(binary),
-            "--config",
-            str(config),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(target.port),
-            "--num_workers",
-            "1",
-        ],
-        "litellm.log",
-        env,
-    )
+    command = [str(binary), "--config", str(config), "--host", "127.0.0.1"]
+    command += ["--port", str(target.port), "--num_workers", "1"]
+    target.process = spawn(command, "litellm.log", env)
     if not wait_up(target.url + "/health/liveliness", target.process, 180):
         target.stop()
         target.process = None
+        target.why_not = f"did not start within 180 s; see {WORK / 'litellm.log'}"
     return target
