@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import cast
 
 from fastapi import FastAPI
@@ -21,7 +22,9 @@ from patchbay.api import (
     count_tokens,
     gemini,
     health,
+    model_api,
     models,
+    openapi,
     redemptions,
     responses,
     usage,
@@ -71,6 +74,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response | JSON
 
 async def _http_error(request: Request, exc: Exception) -> Response | JSONReply:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc.__cause__, GatewayError):  # raised while FastAPI read the body
+        return error_response(exc.__cause__, protocol_for_path(request.url.path))
     error: _Base = NotFound(f"no route for {request.method} {request.url.path}")
     if exc.status_code == 405:
         error = InvalidRequest(f"method {request.method} is not allowed here")
@@ -124,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.openapi = partial(openapi.document, app)  # type: ignore[method-assign]
     app.add_route("/v1/responses/{response_id}", _endpoint(responses.retrieve), methods=["GET"])
     app.add_route("/v1/responses/{response_id}", _endpoint(responses.remove), methods=["DELETE"])
     app.add_route("/v1/models", _endpoint(models.list_models), methods=["GET"])
@@ -137,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/readyz", _endpoint(health.readyz), methods=["GET"])
     app.add_route("/metrics", metrics_endpoint, methods=["GET"])
     app.router.routes.extend(console_routes())  # /ui: the web console
+    model_api.add_routes(app, _endpoint)  # video tasks (GET) and the 501s of files, fine-tuning
     app.include_router(admin.router)
     app.include_router(redemptions.admin_router)
     app.include_router(redemptions.router)
@@ -144,7 +151,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _handler(_validation_error))
     app.add_exception_handler(HTTPException, _handler(_http_error))
     app.add_exception_handler(Exception, _handler(_unexpected))
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(RequestIds)
     return app
 
@@ -157,8 +166,9 @@ def serving_app(settings: Settings) -> HotPaths:
         "/v1/messages": anthropic.messages,
         "/v1/messages/count_tokens": count_tokens.messages,
         "/v1/responses": responses.create,
+        **model_api.HOT_ROUTES,  # embeddings, completions, moderations, images, audio, ...
     }
-    return HotPaths(app, exact, gemini.generate)
+    return HotPaths(app, exact, model_api.gemini_methods(gemini.generate))
 
 
 def app_from_environment() -> HotPaths:

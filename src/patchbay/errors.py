@@ -8,6 +8,7 @@
     ├── NotFound                      404     not_found
     │   └── ModelNotFound             404     model_not_found
     ├── Conflict                      409     conflict
+    ├── RequestTimedOut               408     request_timeout (a request read too slowly)
     ├── RequestTooLarge               413     request_too_large
     ├── RateLimited                   429     rate_limit_exceeded (``retry_after_s``)
     ├── UpstreamError                 502     upstream_error
@@ -60,6 +61,10 @@ class ModelNotFound(NotFound):
 
 class Conflict(GatewayError):
     status, code, kind = 409, "conflict", "conflict_error"
+
+
+class RequestTimedOut(GatewayError):
+    status, code, kind = 408, "request_timeout", "invalid_request_error"
 
 
 class RequestTooLarge(GatewayError):

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=32 * MIB, ge=1024)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
+    header_timeout_s: float = Field(default=10.0, gt=0)  # a request's head, from its first byte
+    body_timeout_s: float = Field(default=60.0, gt=0)  # a request's whole body, from its head
     log_level: str = "info"
     log_format: str = "text"  # text | json: one JSON object per line
     # [storage]

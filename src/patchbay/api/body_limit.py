@@ -1,17 +1,22 @@
-"""Pure ASGI middleware refusing request bodies over ``max_body_bytes`` with 413."""
+"""Pure ASGI middleware refusing request bodies over ``max_body_bytes`` with 413, and bodies
+that do not arrive within ``body_timeout_s`` with 408 (the FastAPI routes; the model-call
+edges read theirs through ``Exchange.receive``, with the same limits)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchbay.errors import RequestTooLarge
+from patchbay.errors import RequestTimedOut, RequestTooLarge
 from patchbay.protocols.envelopes import protocol_for_path, render
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 60.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,18 +31,27 @@ class BodyLimit:
             if declared.isdigit() and int(declared) > self.max_bytes:
                 await self._refuse(scope, send)
                 return
-            await self.app(scope, receive, send)
+            await self.app(scope, self._counting(receive, None), send)
             return
-        await self.app(scope, self._counting(receive), send)
+        await self.app(scope, self._counting(receive, self.max_bytes), send)
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int | None) -> Receive:
         seen = 0
-        limit = self.max_bytes
+        timeout = self.timeout_s
+        deadline: float | None = None
 
         async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
+            nonlocal seen, deadline
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimedOut(
+                    f"the request body did not arrive within {timeout:g} s"
+                ) from None
+            if limit is not None and message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise RequestTooLarge(f"request body exceeds {limit} bytes")

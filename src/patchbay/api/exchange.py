@@ -8,14 +8,15 @@ lower-cased), the query string is parsed only if asked for, and the body is read
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from patchbay.api.http import pick_api_key
-from patchbay.errors import InvalidRequest, RequestTooLarge
+from patchbay.errors import InvalidRequest, RequestTimedOut, RequestTooLarge
 
 if TYPE_CHECKING:
     from patchbay.runtime.gateway import Gateway
@@ -37,6 +38,7 @@ class Exchange:
         "content_length",
         "_scope",
         "_receive",
+        "_deadline",
     )
 
     def __init__(
@@ -51,6 +53,7 @@ class Exchange:
         self.body_size = 0
         self._scope = scope
         self._receive = receive
+        self._deadline: float | None = None  # when the body must have arrived (loop time)
         self.auth: dict[bytes, bytes] = {}  # the key-carrying headers, as sent
         self.content_length: bytes | None = None
         for name, value in scope["headers"]:  # one pass; names arrive lower-cased
@@ -83,6 +86,18 @@ class Exchange:
             lambda: self.query.get("key"),
         )
 
+    async def receive(self) -> Message:
+        """The next request message; the whole body must arrive within ``body_timeout_s`` of
+        the first read, so a sender that trickles it gets 408 instead of holding a worker."""
+        timeout = self.gateway.settings.body_timeout_s
+        if self._deadline is None:
+            self._deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                return await self._receive()
+        except TimeoutError:
+            raise RequestTimedOut(f"the request body did not arrive within {timeout:g} s") from None
+
     async def body(self, limit: int) -> bytes:
         """The request body, refusing more than ``limit`` bytes without reading them all."""
         declared = self.content_length
@@ -91,12 +106,12 @@ class Exchange:
                 raise InvalidRequest("invalid Content-Length header")
             if int(declared) > limit:
                 raise RequestTooLarge(f"request body exceeds {limit} bytes")
-        message = await self._receive()
+        message = await self.receive()
         if message["type"] == "http.disconnect":
             raise ClientGone()
         body: bytes = message.get("body", b"")
         while message.get("more_body"):
-            message = await self._receive()
+            message = await self.receive()
             body += message.get("body", b"")
             if message["type"] == "http.disconnect":
                 raise ClientGone()

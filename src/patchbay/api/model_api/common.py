@@ -44,6 +44,33 @@ def videos(exchange: Exchange) -> Videos:
     return found
 
 
+TEXT_INPUTS = {"embeddings": "input", "completions": "prompt", "moderations": "input"}
+
+
+def _is_tokens(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(i, int) and not isinstance(i, bool) for i in value
+    )
+
+
+def check_input(endpoint: str, body: dict[str, Any]) -> None:
+    """The shapes the API takes for ``input``/``prompt``: a string, strings, a token array or
+    token arrays (moderations: also content objects); anything else is a 400 naming it."""
+    name = TEXT_INPUTS.get(endpoint)
+    value = body.get(name) if name else None
+    if name is None or value is None or isinstance(value, str) or _is_tokens(value):
+        return
+    if isinstance(value, list) and (
+        all(isinstance(i, str) for i in value)
+        or all(_is_tokens(i) for i in value)
+        or (endpoint == "moderations" and all(isinstance(i, dict) for i in value))
+    ):
+        return
+    raise InvalidRequest(
+        f"{name} must be a string, an array of strings, or token arrays", param=name
+    )
+
+
 def model_of(body: dict[str, Any], default: str | None) -> str:
     model = body.get("model") or default
     if not isinstance(model, str) or not model:
@@ -63,7 +90,7 @@ async def read_form(
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"request body exceeds {limit} bytes")
     form, current, seen = Form(), None, 0
-    receive = exchange._receive  # noqa: SLF001 — the hot path's ASGI receive, read as it streams
+    receive = exchange.receive  # the hot path's ASGI receive (its deadline), read as it streams
     try:
         more = True
         while more:
@@ -126,6 +153,7 @@ async def serve(
         else:
             body = await exchange.json_object(limit)
             size = exchange.body_size
+            check_input(endpoint, body)
         request = EndpointRequest(
             endpoint,
             path,

@@ -165,7 +165,9 @@ def _choice(raw: Any) -> tuple[ToolChoice | None, bool | None]:
         return None, None
     _require(isinstance(raw, dict), "tool_choice must be an object", "tool_choice")
     parallel = False if raw.get("disable_parallel_tool_use") else None
-    mode = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}.get(raw.get("type"))
+    kind = raw.get("type")
+    modes = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}
+    mode = modes.get(kind) if isinstance(kind, str) else None
     _require(
         mode is not None, "tool_choice.type must be auto, any, tool or none", "tool_choice.type"
     )

@@ -59,13 +59,15 @@ class _Calls:
         self.count = 0
         self.open: dict[str, list[str]] = {}
 
-    def call(self, name: str, given: str | None) -> str:
+    def call(self, name: str, raw: Any) -> str:
+        given = raw if isinstance(raw, str) else None
         cid = given or call_id(self.count, name)
         self.count += 1
         self.open.setdefault(name, []).append(cid)
         return cid
 
-    def answer(self, name: str, given: str | None) -> str:
+    def answer(self, name: str, raw: Any) -> str:
+        given = raw if isinstance(raw, str) else None
         pending = self.open.get(name) or []
         if given:
             if given in pending:
@@ -139,19 +141,29 @@ def _tools(raw: Any) -> tuple[ToolDefinition, ...]:
     out: list[ToolDefinition] = []
     for i, tool in enumerate(raw):
         tool = tool or {}
+        _require(isinstance(tool, dict), "each tool must be an object", f"tools[{i}]")
         declarations = _field(tool, "functionDeclarations", "function_declarations") or ()
+        where = f"tools[{i}].functionDeclarations"
+        _require(isinstance(declarations, list | tuple), "must be an array", where)
         for j, decl in enumerate(declarations):
             _require(
-                isinstance(decl.get("name"), str),
+                isinstance(decl, dict) and isinstance(decl.get("name"), str),
                 "functionDeclarations need a name",
-                f"tools[{i}].functionDeclarations[{j}].name",
+                f"{where}[{j}].name",
             )
             schema = (
                 decl.get("parameters")
                 or decl.get("parametersJsonSchema")
                 or decl.get("parameters_json_schema")
             )
-            out.append(ToolDefinition(decl["name"], decl.get("description"), schema))
+            description = decl.get("description")
+            out.append(
+                ToolDefinition(
+                    decl["name"],
+                    description if isinstance(description, str) else None,
+                    schema if isinstance(schema, dict) else None,
+                )
+            )
         if any(name in tool for name in SEARCH_TOOLS):
             out.append(ToolDefinition(HOSTED_WEB_SEARCH, kind="hosted"))
     return tuple(out)
@@ -159,11 +171,20 @@ def _tools(raw: Any) -> tuple[ToolDefinition, ...]:
 
 def _choice(body: dict[str, Any]) -> ToolChoice | None:
     tool_config = _field(body, "toolConfig", "tool_config") or {}
+    _require(isinstance(tool_config, dict), "toolConfig must be an object", "toolConfig")
     config = _field(tool_config, "functionCallingConfig", "function_calling_config") or {}
+    where = "toolConfig.functionCallingConfig"
+    _require(isinstance(config, dict), "functionCallingConfig must be an object", where)
     mode = config.get("mode")
     if not mode:
         return None
+    _require(isinstance(mode, str), "mode must be a string", f"{where}.mode")
     names = _field(config, "allowedFunctionNames", "allowed_function_names") or []
+    _require(
+        isinstance(names, list) and all(isinstance(n, str) for n in names),
+        "allowedFunctionNames must be an array of strings",
+        f"{where}.allowedFunctionNames",
+    )
     if mode in ("ANY", "VALIDATED") and len(names) == 1:
         return ToolChoice("tool", names[0])
     return ToolChoice({"ANY": "required", "NONE": "none"}.get(mode, "auto"))  # type: ignore[arg-type]
@@ -226,6 +247,12 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         "generationConfig.maxOutputTokens",
     )
     effort, budget, shown = _reasoning(config)
+    stop = _field(config, "stopSequences", "stop_sequences") or ()
+    _require(
+        isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop),
+        "stopSequences must be an array of strings",
+        "generationConfig.stopSequences",
+    )
     return ChatRequest(
         model=model or "",
         messages=tuple(messages),
@@ -236,7 +263,7 @@ def decode_request(body: dict[str, Any], *, model: str | None = None) -> ChatReq
         max_output_tokens=limit,
         temperature=config.get("temperature"),
         top_p=_field(config, "topP", "top_p"),
-        stop=tuple(_field(config, "stopSequences", "stop_sequences") or ()),
+        stop=tuple(stop),
         reasoning_effort=effort,
         thinking_budget=budget,
         reasoning_summary=shown,

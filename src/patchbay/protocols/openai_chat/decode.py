@@ -66,6 +66,8 @@ def _image(part: dict[str, Any], where: str) -> ImagePart:
 def _file(part: dict[str, Any]) -> FilePart | None:
     if part.get("type") == "input_audio":
         audio = part.get("input_audio") or {}
+        if not isinstance(audio, dict):
+            return None
         fmt = str(audio.get("format") or "wav")
         return FilePart(data=audio.get("data"), media_type=AUDIO_TYPES.get(fmt, f"audio/{fmt}"))
     file = part.get("file") or {}
@@ -108,6 +110,8 @@ def _tool_call(index: int, j: int, call: Any) -> ToolCall:
         raise RequestInvalid("each tool call must be an object", where)
     if call.get("type") == "custom":
         custom = call.get("custom") or {}
+        if not isinstance(custom, dict):
+            raise RequestInvalid("a custom tool call needs custom.name", f"{where}.custom")
         return ToolCall(
             str(call.get("id", "")),
             str(custom.get("name", "")),
@@ -144,7 +148,10 @@ def _message(index: int, raw: dict[str, Any]) -> Message:
     parts += _parts(raw.get("content"), where)
     if role == "assistant" and isinstance(raw.get("refusal"), str) and not raw.get("content"):
         parts.append(TextPart(raw["refusal"]))
-    for j, call in enumerate(raw.get("tool_calls") or []):
+    calls = raw.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise RequestInvalid("tool_calls must be an array", f"messages[{index}].tool_calls")
+    for j, call in enumerate(calls):
         parts.append(_tool_call(index, j, call))
     legacy = raw.get("function_call")
     if role == "assistant" and isinstance(legacy, dict) and legacy.get("name"):
@@ -152,7 +159,10 @@ def _message(index: int, raw: dict[str, Any]) -> Message:
         name = str(legacy["name"])
         parts.append(ToolCall(name, name, arguments if isinstance(arguments, str) else "{}"))
     message_role: Role = role
-    return Message(role=message_role, parts=tuple(parts), name=raw.get("name"))
+    author = raw.get("name")
+    return Message(
+        role=message_role, parts=tuple(parts), name=author if isinstance(author, str) else None
+    )
 
 
 def _tools(body: dict[str, Any]) -> tuple[ToolDefinition, ...]:
@@ -171,6 +181,8 @@ def _tools(body: dict[str, Any]) -> tuple[ToolDefinition, ...]:
             )
         elif kind == "custom":
             custom = tool.get("custom") or {}
+            if not isinstance(custom, dict):
+                raise RequestInvalid("a custom tool needs custom.name", "tools")
             tools.append(
                 ToolDefinition(
                     name=str(custom.get("name", "")),
@@ -180,7 +192,10 @@ def _tools(body: dict[str, Any]) -> tuple[ToolDefinition, ...]:
                 )
             )
         # other tool types: nothing to translate them to (docs/translation.md)
-    for function in body.get("functions") or ():
+    functions = body.get("functions") or ()
+    if not isinstance(functions, list | tuple):
+        raise RequestInvalid("functions must be an array", "functions")
+    for function in functions:
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             tools.append(
                 ToolDefinition(
@@ -206,10 +221,12 @@ def _tool_choice(value: Any, legacy: Any) -> ToolChoice | None:
     if value in ("auto", "none", "required"):
         return ToolChoice(mode=value)
     if isinstance(value, dict):
-        if isinstance(value.get("function"), dict):
-            return ToolChoice(mode="tool", name=value["function"].get("name"))
-        if isinstance(value.get("custom"), dict):
-            return ToolChoice(mode="tool", name=value["custom"].get("name"))
+        for kind in ("function", "custom"):
+            named = value.get(kind)
+            if isinstance(named, dict):
+                if not isinstance(named.get("name"), str):
+                    raise RequestInvalid("tool_choice needs a tool name", f"tool_choice.{kind}")
+                return ToolChoice(mode="tool", name=named["name"])
         allowed = value.get("allowed_tools")
         if isinstance(allowed, dict):  # a subset of the tools: approximated by its mode
             return ToolChoice(mode="required" if allowed.get("mode") == "required" else "auto")
@@ -222,6 +239,10 @@ def _response_format(value: Any) -> ResponseFormat | None:
     kind = value.get("type")
     if kind == "json_schema":
         schema = value.get("json_schema") or {}
+        if not isinstance(schema, dict):
+            raise RequestInvalid(
+                "response_format.json_schema must be an object", "response_format.json_schema"
+            )
         return ResponseFormat(
             "json_schema",
             name=schema.get("name"),

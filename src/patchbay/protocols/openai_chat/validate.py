@@ -85,5 +85,7 @@ def validate_request(body: dict[str, Any]) -> None:
     if options is not None and not isinstance(options, dict):
         raise RequestInvalid("stream_options must be an object", "stream_options")
     stop = body.get("stop")
-    if stop is not None and not isinstance(stop, str | list):
+    if stop is not None and not (
+        isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+    ):
         raise RequestInvalid("stop must be a string or an array of strings", "stop")

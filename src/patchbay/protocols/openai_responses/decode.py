@@ -58,6 +58,7 @@ def _image(item: dict[str, Any]) -> ImagePart | None:
 def _file(item: dict[str, Any]) -> FilePart:
     if item.get("type") == "input_audio":
         audio = item.get("input_audio") or {}
+        audio = audio if isinstance(audio, dict) else {}
         return FilePart(data=audio.get("data"), media_type=f"audio/{audio.get('format', 'wav')}")
     media, data = split_data_url(str(item.get("file_data") or ""))
     return FilePart(
@@ -101,7 +102,9 @@ def _append(messages: list[Message], role: Role, part: Part) -> None:
 
 
 def _reasoning(item: dict[str, Any]) -> ReasoningPart:
-    text = "".join(str(s.get("text", "")) for s in item.get("summary") or () if isinstance(s, dict))
+    summary = item.get("summary")
+    summary = summary if isinstance(summary, list) else ()
+    text = "".join(str(s.get("text", "")) for s in summary if isinstance(s, dict))
     kept = {k: item[k] for k in ("id", "encrypted_content") if item.get(k)}
     return ReasoningPart(text, extras={"openai": kept} if kept else {})
 
@@ -179,7 +182,13 @@ def _tool(tool: dict[str, Any], namespace: str | None = None) -> list[ToolDefini
             )
         ]
     if kind == "namespace" and isinstance(tool.get("name"), str):
-        return [t for inner in tool.get("tools") or () for t in _tool(inner, tool["name"])]
+        inner = tool.get("tools") or ()
+        _require(
+            isinstance(inner, list | tuple) and all(isinstance(t, dict) for t in inner),
+            "a namespace's tools must be an array of objects",
+            "tools",
+        )
+        return [t for each in inner for t in _tool(each, tool["name"])]
     if kind in WEB_SEARCH:
         config = {k: v for k, v in tool.items() if k != "type"}
         return [ToolDefinition(HOSTED_WEB_SEARCH, kind="hosted", extras={"web_search": config})]
