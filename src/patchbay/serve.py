@@ -67,7 +67,7 @@ def run(settings: Settings, config: Path | None, console: Console, err: Console)
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
         loop="uvloop",
-        http="httptools",
+        http="patchbay.asgi.coalescing:CoalescingProtocol",  # httptools, head + body in one write
         lifespan="on",
         access_log=False,
         log_level=settings.log_level,

@@ -2,8 +2,9 @@
 
 The body iterator is closed on every exit — normal end, client disconnect, server shutdown — so
 the code producing the stream (metering included) runs its ``finally`` promptly instead of
-whenever the garbage collector gets to it. A client disconnect is noticed while waiting on the
-upstream, not only at the next write.
+whenever the garbage collector gets to it. The stream runs in the request's own task; one
+watcher task notices a client disconnect while the stream waits on its upstream, not only at
+the next write, and cancels it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ SSE_HEADERS = [
 ]
 
 
+class LastChunk(bytes):
+    """A stream's last bytes: the producer knows nothing follows (its upstream is at its end),
+    so they are sent with the end of the body, in one write."""
+
+
 class SSEResponse:
+    _gone = False
+
     def __init__(
         self,
         body: AsyncGenerator[bytes, None],
@@ -38,30 +46,40 @@ class SSEResponse:
         self.headers += headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        streamer = asyncio.ensure_future(self._stream(send))
-        watcher = asyncio.ensure_future(self._wait_disconnect(receive))
+        task = asyncio.current_task()
+        assert task is not None
+        self._done = False
+        watcher = asyncio.ensure_future(self._watch(receive, task))
         try:
-            await asyncio.wait({streamer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            await self._stream(send)
+        except asyncio.CancelledError:
+            if not self._gone:
+                raise
+            task.uncancel()  # the client went away: the stream ends here, quietly
+        except OSError:
+            pass  # the client's connection broke mid-write
         finally:
-            for task in (streamer, watcher):
-                if not task.done():
-                    task.cancel()
-            await asyncio.gather(streamer, watcher, return_exceptions=True)
+            self._done = True
+            watcher.cancel()
             await self.body.aclose()
-        if streamer.done() and not streamer.cancelled() and streamer.exception():
-            exc = streamer.exception()
-            if not isinstance(exc, OSError):
-                raise exc  # type: ignore[misc]
 
     async def _stream(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.headers})
         async for chunk in self.body:
+            if chunk.__class__ is LastChunk:  # the end of the body goes out in the same write
+                await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                return
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _wait_disconnect(self, receive: Receive) -> None:
+    async def _watch(self, receive: Receive, task: asyncio.Task[object]) -> None:
+        """Cancel the streaming task when the client disconnects (noticed while the stream
+        waits on its upstream, not only at the next write)."""
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                if not self._done:
+                    self._gone = True
+                    task.cancel()
                 return

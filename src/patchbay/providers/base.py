@@ -97,6 +97,9 @@ class Relay(Protocol):
 
     def close(self) -> bytes: ...
 
+    def drain(self) -> None:
+        """Count the output text held back: the stream ended, or was cut, without usage."""
+
     def fail(self, error: GatewayError) -> bytes:
         """The protocol's own error event, for a stream cut by the upstream or a timeout."""
 

@@ -198,6 +198,8 @@ async def _relay(
         if relay is not None:
             yield relay.fail(exc)
     finally:
+        if relay is not None:
+            relay.drain()
         settle(call)
         close = getattr(chunks, "aclose", None)
         if close is not None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from patchbay.accounting import bpe
 from patchbay.asgi.replies import BytesReply, JSONReply, Reply
-from patchbay.asgi.sse import SSEResponse
+from patchbay.asgi.sse import LastChunk, SSEResponse
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
@@ -108,33 +108,38 @@ async def forward(
         framing=inbound.framing,
     )
     return SSEResponse(
-        _relay(call, upstream.chunks, relay, settle, inbound.keep),
+        _relay(call, upstream, relay, settle, inbound.keep),
         media_type=inbound.stream_media_type,
     )
 
 
 async def _relay(
     call: Call,
-    chunks: AsyncGenerator[bytes, None],
+    upstream: UpstreamStream,
     relay: Relay,
     settle: Settle,
     keep: Keep | None,
 ) -> AsyncGenerator[bytes, None]:
+    chunks, at_eof = upstream.chunks, upstream.at_eof
     try:
+        out = b""
         async for chunk in chunks:
             out = relay.feed(chunk)
             if relay.final is not None and keep is not None:
                 final, relay.final = relay.final, None
                 await keep(final)
+            if at_eof():
+                break  # the upstream's body is complete: these bytes go out with its end
             if out:
                 yield out
-        out = relay.close()
+            out = b""
+        out += relay.close()
         if relay.final is not None and keep is not None:
             await keep(relay.final)
-        if out:
-            yield out
+        yield LastChunk(out)  # the body's end, sent in the same write
     except GatewayError as exc:
         yield relay.fail(exc)
     finally:
+        relay.drain()
         settle(call)
         await chunks.aclose()

@@ -22,6 +22,8 @@ from patchbay.protocols.openai_usage import add_cost
 from patchbay.providers.base import Adapter, Transport
 from patchbay.proxy.inbound import Inbound, Keep
 
+HOLD_CHARS = 4096  # a stream's text held back, at most, before it is counted anyway
+
 Settle = Callable[[Call], None]
 
 
@@ -84,18 +86,27 @@ async def encode_events(
     settle: Settle,
     keep: Keep | None,
 ) -> AsyncGenerator[bytes, None]:
-    """Encode canonical events for the client, metering them as they pass."""
+    """Encode canonical events for the client, metering them as they pass.
+
+    Text and tool arguments are held (at most ``HOLD_CHARS``, counted whenever that fills) and
+    counted only if the stream ends without the upstream's usage, as the relays do."""
     encode = encoder.encode
+    held: list[str] = []
+    size = 0
     try:
         async for event in events:
             if isinstance(event, UsageReport):
                 call.usage = event.usage
                 settle(call)
+                held, size = [], 0
                 event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
-            elif isinstance(event, TextDelta):
-                call.streamed_tokens += bpe.count(event.text)
-            elif isinstance(event, ToolCallDelta):
-                call.streamed_tokens += bpe.count(event.arguments)
+            elif call.usage is None and isinstance(event, TextDelta | ToolCallDelta):
+                text = event.text if isinstance(event, TextDelta) else event.arguments
+                held.append(text)
+                size += len(text)
+                if size > HOLD_CHARS:
+                    call.streamed_tokens += bpe.count("".join(held))
+                    held, size = [], 0
             out = encode(event)
             if encoder.final is not None and keep is not None:
                 final, encoder.final = encoder.final, None
@@ -104,5 +115,7 @@ async def encode_events(
     except GatewayError as exc:
         yield encode(StreamError(exc.status, exc.message, exc.kind))
     finally:
+        if held and call.usage is None:
+            call.streamed_tokens += bpe.count("".join(held))
         settle(call)
         await events.aclose()  # type: ignore[attr-defined]

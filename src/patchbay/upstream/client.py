@@ -14,7 +14,7 @@ import email.utils
 import functools
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -54,9 +54,20 @@ class UpstreamStream:
     body: bytes
     chunks: AsyncGenerator[bytes, None]
     retry_after: float | None = None
+    # True once the whole body has arrived: the chunk just read was the last one
+    at_eof: Callable[[], bool] = lambda: False
 
     async def aclose(self) -> None:
         await self.chunks.aclose()
+
+
+@dataclass(slots=True)
+class _Head:
+    """A streamed answer's head (status < 400), before its chunks."""
+
+    status: int
+    content_type: str
+    at_eof: Callable[[], bool]
 
 
 def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
@@ -168,15 +179,15 @@ class UpstreamClient:
         except BaseException:
             await chunks.aclose()
             raise
+        chunks_after = cast(AsyncGenerator[bytes, None], chunks)  # after the head: only bytes
+        if isinstance(head, _Head):
+            return UpstreamStream(
+                head.status, head.content_type, b"", chunks_after, at_eof=head.at_eof
+            )
         assert isinstance(head, UpstreamResponse)
-        if head.status >= 400:
-            await chunks.aclose()
+        await chunks.aclose()
         return UpstreamStream(
-            head.status,
-            head.content_type,
-            head.body,
-            cast(AsyncGenerator[bytes, None], chunks),  # after the head: only bytes
-            head.retry_after,
+            head.status, head.content_type, head.body, chunks_after, head.retry_after
         )
 
     async def _stream(
@@ -188,8 +199,8 @@ class UpstreamClient:
         timeout_s: float | Timeouts,
         guarded: bool,
         method: str = "POST",
-    ) -> AsyncGenerator[UpstreamResponse | bytes, None]:
-        """The response head first (with the body when it is a refusal), then the chunks."""
+    ) -> AsyncGenerator[UpstreamResponse | _Head | bytes, None]:
+        """The response head first (the whole refusal when it is one), then the chunks."""
         session = self._pick(url, guarded)
         _, first_byte, idle, _ = timeouts(timeout_s)
         try:
@@ -208,7 +219,7 @@ class UpstreamClient:
                         r.status, data, r.headers.get("content-type", ""), _retry_after(r)
                     )
                     return
-                yield UpstreamResponse(r.status, b"", r.headers.get("content-type", ""))
+                yield _Head(r.status, r.headers.get("content-type", ""), r.content.at_eof)
                 async for chunk in r.content.iter_any():
                     yield chunk
             finally:

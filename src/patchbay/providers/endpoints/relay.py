@@ -1,8 +1,9 @@
 """Streams of the non-chat endpoints, relayed as they come while their usage is read.
 
 - ``CompletionRelay``: ``/v1/completions`` SSE, the Chat relay's twin (choices carry ``text``,
-  not ``delta``): text counted as it passes, the usage chunk (asked of the upstream) settled
-  and given the cost, and dropped again if the client had not asked for usage;
+  not ``delta``): text held as it passes (counted if the stream ends without usage), the
+  usage chunk (asked of the upstream) settled and given the cost, and dropped again if the
+  client had not asked for usage;
 - ``UsageRelay``: image and transcription streams (``image_generation.completed``,
   ``image_edit.completed``, ``transcript.text.done``): events pass untouched; each completed
   image counts one image, reported usage is added, and the total is settled at the end.
@@ -26,20 +27,15 @@ IMAGE_DONE = (b"image_generation.completed", b"image_edit.completed")
 
 class CompletionRelay(ChatRelay):
     def _observe(self, payload: bytes) -> None:
-        if b'"text"' not in payload:
-            return
-        try:
-            data = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return
-        if isinstance(data, dict):
-            self._count(data)
+        if b'"text"' in payload:
+            self.hold(payload)
 
-    def _count(self, data: dict[str, Any]) -> None:
-        for choice in data.get("choices") or ():
-            text = choice.get("text") if isinstance(choice, dict) else None
-            if text:
-                self.tally.count(str(text))
+    def _text(self, data: dict[str, Any]) -> str:
+        return "".join(
+            str(choice.get("text") or "")
+            for choice in data.get("choices") or ()
+            if isinstance(choice, dict)
+        )
 
 
 def completion_relay(
@@ -77,7 +73,7 @@ class UsageRelay(SSERelay):
 
     def end(self) -> bytes:
         if self.seen:
-            self.tally.report(self.usage)
+            self.report(self.usage)
         return b""
 
     def fail(self, error: GatewayError) -> bytes:

@@ -1,7 +1,8 @@
 """Anthropic Messages clients on ``anthropic`` upstreams: the body forwarded as it came with
 the model rewritten, and the client's ``anthropic-version`` / ``anthropic-beta`` headers passed
 on (Claude Code's betas change what the API accepts). Streamed, usage is read from
-``message_start`` and ``message_delta``; text deltas are parsed only to count them. The
+``message_start`` and ``message_delta``; text deltas are held, and parsed to count them only if
+the stream ends without usage. The
 protocol has no slot for a cost, so nothing is re-encoded."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.providers.anthropic import usage_of
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, event_data, renames
+from patchbay.providers.native.relay import SSERelay, event_data, loads, renames
 
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 DELTA_FIELDS = ("text", "partial_json", "thinking")
@@ -35,25 +36,22 @@ class AnthropicRelay(SSERelay):
             return event + b"\n\n"
         head = payload[:48]
         if b'"content_block_delta"' in head:
-            self._count(payload)
+            self.hold(payload)
         elif b'"message_start"' in head:
             self._usage(payload, "message")
             for old, new in self.renames:
                 event = event.replace(old, new)
         elif b'"message_delta"' in head:
             self._usage(payload, None)
-            self.tally.report(usage_of(self.usage))
+            self.report(usage_of(self.usage))
         return event + b"\n\n"
 
-    def _count(self, payload: bytes) -> None:
-        try:
-            delta = orjson.loads(payload).get("delta") or {}
-        except (orjson.JSONDecodeError, AttributeError):
-            return
-        for name in DELTA_FIELDS:
-            text = delta.get(name)
-            if isinstance(text, str) and text:
-                self.tally.count(text)
+    def text_of(self, payload: bytes) -> str:
+        data = loads(payload)
+        delta = (data.get("delta") if isinstance(data, dict) else None) or {}
+        if not isinstance(delta, dict):
+            return ""
+        return "".join(t for name in DELTA_FIELDS if isinstance(t := delta.get(name), str))
 
     def _usage(self, payload: bytes, inside: str | None) -> None:
         try:

@@ -16,7 +16,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
 from patchbay.providers.gemini import usage_of
-from patchbay.providers.native.relay import SSERelay, event_data
+from patchbay.providers.native.relay import SSERelay, event_data, loads
 
 STATUS = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 504: "DEADLINE_EXCEEDED"}
 
@@ -45,24 +45,27 @@ class GeminiRelay(SSERelay):
         payload = event_data(event)
         if payload is None:
             return b"" if self.array else event + b"\n\n"
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            chunk = None
-        if isinstance(chunk, dict):
-            self._observe(chunk)
+        if b'"usageMetadata"' in payload or b'"finishReason"' in payload:
+            chunk = loads(payload)
+            if isinstance(chunk, dict):
+                self._observe(chunk, payload)
+        else:  # text only: held, parsed only if the stream ends without usage
+            self.hold(payload)
         return self._frame(payload) if self.array else event + b"\n\n"
 
-    def _observe(self, chunk: dict[str, Any]) -> None:
-        text = chunk_text(chunk)
-        if text:
-            self.tally.count(text)
+    def text_of(self, payload: bytes) -> str:
+        chunk = loads(payload)
+        return chunk_text(chunk) if isinstance(chunk, dict) else ""
+
+    def _observe(self, chunk: dict[str, Any], payload: bytes) -> None:
         if isinstance(chunk.get("usageMetadata"), dict):
             self.usage = chunk["usageMetadata"]
         finished = any(c.get("finishReason") for c in chunk.get("candidates") or ())
         if finished and self.usage is not None and not self.reported:
             self.reported = True
-            self.tally.report(usage_of(self.usage))
+            self.report(usage_of(self.usage))
+        else:
+            self.hold(payload)
 
     def _frame(self, payload: bytes) -> bytes:
         self.sent += 1
@@ -71,7 +74,7 @@ class GeminiRelay(SSERelay):
     def end(self) -> bytes:
         if self.usage is not None and not self.reported:
             self.reported = True
-            self.tally.report(usage_of(self.usage))
+            self.report(usage_of(self.usage))
         if not self.array:
             return b""
         return b"]" if self.sent else b"[]"

@@ -1,7 +1,8 @@
 """Chat Completions clients on ``openai`` upstreams: the body forwarded as it came, with the
 model rewritten and ``stream_options.include_usage`` switched on so the call can be metered.
-A stream event is parsed only to count its text or read its usage; the usage chunk alone is
-re-encoded, with the cost added (and dropped again if the client had not asked for usage)."""
+A stream event is parsed only to read its usage (text deltas are held, and counted only if the
+stream ends without usage); the usage chunk alone is re-encoded, with the cost added (and
+dropped again if the client had not asked for usage)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.protocols.openai_usage import add_cost, usage_from_openai_chat
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, renames
+from patchbay.providers.native.relay import SSERelay, loads, renames
 
 DONE = b"data: [DONE]\n\n"
 
@@ -43,24 +44,22 @@ class ChatRelay(SSERelay):
         return self._usage_event(payload)
 
     def _observe(self, payload: bytes) -> None:
-        """Count the answer's tokens as they pass, so a cut stream is charged for them."""
-        if b'"content"' not in payload and b'"arguments"' not in payload:
-            return
-        try:
-            data = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return
-        if isinstance(data, dict):
-            self._count(data)
+        """Hold a chunk that carries text, so a cut stream is charged for it."""
+        if b'"content"' in payload or b'"arguments"' in payload:
+            self.hold(payload)
 
-    def _count(self, data: dict[str, Any]) -> None:
+    def text_of(self, payload: bytes) -> str:
+        data = loads(payload)
+        return self._text(data) if isinstance(data, dict) else ""
+
+    def _text(self, data: dict[str, Any]) -> str:
+        text = ""
         for choice in data.get("choices") or ():
             delta = choice.get("delta") or {}
-            text = delta.get("content") or delta.get("reasoning_content") or ""
+            text += delta.get("content") or delta.get("reasoning_content") or ""
             for call in delta.get("tool_calls") or ():
                 text += (call.get("function") or {}).get("arguments") or ""
-            if text:
-                self.tally.count(text)
+        return text
 
     def _usage_event(self, payload: bytes) -> bytes:
         try:
@@ -69,17 +68,18 @@ class ChatRelay(SSERelay):
             return b"data: " + payload + b"\n\n"
         if not isinstance(data, dict):
             return b"data: " + payload + b"\n\n"
-        self._count(data)  # a chunk with usage may carry text too
         usage = usage_from_openai_chat(data.get("usage"))
         if usage is None:
+            self._observe(payload)
             return b"data: " + payload + b"\n\n"
         choices = data.get("choices") or ()
         if choices and not any(c.get("finish_reason") for c in choices):
             # some servers report running usage on every chunk: the last one counts
             self.pending = usage
+            self._observe(payload)
             return b"data: " + payload + b"\n\n"
         self.pending = None
-        cost_usd, cost_points = self.tally.report(usage)
+        cost_usd, cost_points = self.report(usage)
         data["model"] = self.model
         if not self.include_usage:
             if not choices:
@@ -91,7 +91,7 @@ class ChatRelay(SSERelay):
 
     def end(self) -> bytes:
         if self.pending is not None:
-            self.tally.report(self.pending)
+            self.report(self.pending)
             self.pending = None
         return b""
 

@@ -1,6 +1,7 @@
 """Responses clients on ``openai-responses`` upstreams: the body forwarded as it came (the
 gateway has already replaced a ``previous_response_id`` it keeps by the stored items), with the
-model rewritten. Streamed, only delta events are parsed (to count their text) and the final
+model rewritten. Streamed, delta events are held (parsed to count their text only if the stream
+ends without usage) and the final
 ``response.completed`` / ``response.incomplete`` event is re-encoded with the cost added."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.protocols.openai_usage import add_cost
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, event_data, renames
+from patchbay.providers.native.relay import SSERelay, event_data, loads, renames
 from patchbay.providers.openai_responses import usage_of
 
 FINAL = (b'"response.completed"', b'"response.incomplete"')
@@ -53,20 +54,17 @@ class ResponsesRelay(SSERelay):
         if any(marker in head for marker in FINAL):
             return self._final(event, payload)
         if b'.delta"' in head:
-            self._count(payload)
+            self.hold(payload)
         elif b'"response.created"' in head:
             self._remember_id(payload)
         for old, new in self.renames:
             event = event.replace(old, new)
         return event + b"\n\n"
 
-    def _count(self, payload: bytes) -> None:
-        try:
-            delta = orjson.loads(payload).get("delta")
-        except (orjson.JSONDecodeError, AttributeError):
-            return
-        if isinstance(delta, str) and delta:
-            self.tally.count(delta)
+    def text_of(self, payload: bytes) -> str:
+        data = loads(payload)
+        delta = data.get("delta") if isinstance(data, dict) else None
+        return delta if isinstance(delta, str) else ""
 
     def _remember_id(self, payload: bytes) -> None:
         try:
@@ -84,7 +82,7 @@ class ResponsesRelay(SSERelay):
             return event + b"\n\n"
         usage = response.get("usage")
         if isinstance(usage, dict):
-            add_cost(usage, *self.tally.report(usage_of(usage)))
+            add_cost(usage, *self.report(usage_of(usage)))
         response["model"] = self.model
         self.final = response
         head = b"event: " + str(data.get("type", "")).encode() + b"\n"

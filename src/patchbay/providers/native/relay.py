@@ -1,12 +1,24 @@
-"""What every same-protocol stream relay shares: SSE event splitting and model renaming."""
+"""What every same-protocol stream relay shares: SSE event splitting, model renaming, and the
+text held back to count only if it is needed.
+
+Counting a stream's text (a JSON parse and a BPE pass per delta) is only needed when the
+stream ends without the upstream's usage — a cut stream, or an upstream that reports none —
+so a relay holds the raw payloads that carry text (at most ``HOLD_BYTES`` per stream, counted
+and dropped whenever that fills) and drops them once the usage is reported; ``drain`` counts
+what is left when the stream ends without it."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
+from patchbay.providers.base import Tally
+
+HOLD_BYTES = 4096  # a stream's held text, at most: memory stays flat with the stream's length
 
 
 def renames(upstream_model: str, model: str) -> list[tuple[bytes, bytes]]:
@@ -15,6 +27,14 @@ def renames(upstream_model: str, model: str) -> list[tuple[bytes, bytes]]:
         return []
     old, new = orjson.dumps(upstream_model), orjson.dumps(model)
     return [(b'"model":' + old, b'"model":' + new), (b'"model": ' + old, b'"model": ' + new)]
+
+
+def loads(payload: bytes) -> Any:
+    """A payload's JSON, or ``None`` when it is not JSON."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def event_data(event: bytes) -> bytes | None:
@@ -30,9 +50,40 @@ class SSERelay:
     to ``event``; subclasses read usage there and return the bytes to send."""
 
     final: dict[str, Any] | None = None
+    tally: Tally
 
     def __init__(self) -> None:
         self.buffer = b""
+        self.held: list[bytes] = []
+        self.held_bytes = 0
+        self.settled = False
+
+    def hold(self, payload: bytes) -> None:
+        """Keep an event's payload whose text counts only if the usage never arrives."""
+        if self.settled:
+            return
+        self.held.append(payload)
+        self.held_bytes += len(payload)
+        if self.held_bytes > HOLD_BYTES:
+            self.drain()
+
+    def drain(self) -> None:
+        """Count the text held back (the stream ends, or was cut, without usage)."""
+        held, self.held, self.held_bytes = self.held, [], 0
+        if held and not self.settled:
+            text = "".join(self.text_of(payload) for payload in held)
+            if text:
+                self.tally.count(text)
+
+    def text_of(self, payload: bytes) -> str:
+        """The output text one held payload carries (parsed only when it must be counted)."""
+        return ""
+
+    def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
+        """The upstream's usage: the call settles and the held text is no longer needed."""
+        self.settled = True
+        self.held, self.held_bytes = [], 0
+        return self.tally.report(usage)
 
     def feed(self, chunk: bytes) -> bytes:
         buffer = self.buffer + chunk

@@ -1,0 +1,242 @@
+"""The stream path's own mechanics: the server protocol writing a response's head with its
+first body bytes, and relays holding text back until it must be counted."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from patchbay.accounting import bpe
+from patchbay.asgi import coalescing
+from patchbay.domain.usage import Usage
+from patchbay.providers.native.anthropic import AnthropicRelay
+from patchbay.providers.native.openai_chat import ChatRelay
+from patchbay.providers.native.relay import HOLD_BYTES
+
+
+class Wire:
+    """The transport uvicorn writes to: every write kept apart."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str) -> Any:
+        return None
+
+
+class Flow:
+    write_paused = False
+
+    async def drain(self) -> None:
+        return None
+
+
+def cycle(wire: Wire) -> coalescing.CoalescingCycle:
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    made = RequestResponseCycle(
+        scope={"type": "http", "method": "POST", "http_version": "1.1", "path": "/"},
+        transport=wire,  # type: ignore[arg-type]
+        flow=Flow(),  # type: ignore[arg-type]
+        logger=None,  # type: ignore[arg-type]
+        access_logger=None,  # type: ignore[arg-type]
+        access_log=False,
+        default_headers=[],
+        message_event=asyncio.Event(),
+        expect_100_continue=False,
+        keep_alive=True,
+        on_response=lambda: None,
+    )
+    made.__class__ = coalescing.CoalescingCycle
+    return made  # type: ignore[return-value]
+
+
+def start(sized: bytes | None) -> dict[str, Any]:
+    headers = [(b"content-type", b"application/json")]
+    if sized is not None:
+        headers.append((b"content-length", str(len(sized)).encode()))
+    return {"type": "http.response.start", "status": 200, "headers": headers}
+
+
+def test_a_whole_answer_is_one_write() -> None:
+    async def run() -> Wire:
+        wire = Wire()
+        c = cycle(wire)
+        body = b'{"ok":true}'
+        await c.send(start(body))
+        assert wire.writes == []  # the head waits for the body
+        await c.send({"type": "http.response.body", "body": body})
+        return wire
+
+    wire = asyncio.run(run())
+    assert len(wire.writes) == 1
+    assert wire.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert wire.writes[0].endswith(b'\r\n\r\n{"ok":true}')
+
+
+def test_a_stream_head_goes_with_its_first_chunk_or_alone_after_the_wait() -> None:
+    async def run(delay: float) -> Wire:
+        wire = Wire()
+        c = cycle(wire)
+        await c.send(start(None))
+        await asyncio.sleep(delay)
+        await c.send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+        await c.send({"type": "http.response.body", "body": b"", "more_body": False})
+        return wire
+
+    fast = asyncio.run(run(0))
+    assert len(fast.writes) == 2  # head + first chunk, then the end of the body
+    assert b"transfer-encoding: chunked" in fast.writes[0]
+    assert fast.writes[0].endswith(b"\r\n\r\n9\r\ndata: 1\n\n\r\n")
+    assert fast.writes[1] == b"0\r\n\r\n"
+    slow = asyncio.run(run(coalescing.STREAM_HEAD_WAIT_S * 3))
+    assert len(slow.writes) == 3  # the head alone once the wait ran out
+    assert slow.writes[0].endswith(b"\r\n\r\n")
+    assert slow.writes[1] == b"9\r\ndata: 1\n\n\r\n"
+
+
+def test_an_unsent_head_is_replaced_by_a_later_error() -> None:
+    async def run() -> Wire:
+        wire = Wire()
+        c = cycle(wire)
+        await c.send(start(b"x"))
+        await c.send_500_response()  # what uvicorn does when the app fails before its body
+        return wire
+
+    wire = asyncio.run(run())
+    assert len(wire.writes) == 1
+    assert wire.writes[0].startswith(b"HTTP/1.1 500 ")
+    assert wire.writes[0].endswith(b"Internal Server Error")
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.counted: list[str] = []
+        self.reported: list[Usage] = []
+
+    def count(self, text: str) -> None:
+        self.counted.append(text)
+
+    def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
+        self.reported.append(usage)
+        return Decimal("0.01"), 10
+
+
+def chat_chunk(text: str, usage: dict[str, int] | None = None) -> bytes:
+    data: dict[str, Any] = {
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+    }
+    if usage is not None:
+        data["choices"] = []
+        data["usage"] = usage
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def test_text_is_counted_only_when_the_usage_never_comes() -> None:
+    words = [f" word{i}" for i in range(400)]
+    reported = Tally()
+    relay = ChatRelay(reported, "m", "m", include_usage=True)
+    sent = b"".join(relay.feed(chat_chunk(w)) for w in words)
+    sent += relay.feed(chat_chunk("", {"prompt_tokens": 3, "completion_tokens": 400}))
+    relay.close()
+    relay.drain()
+    assert sent.count(b"data: ") == 401
+    # held text past HOLD_BYTES was counted as it filled; none once the usage settled the call
+    assert reported.reported and reported.reported[0].output_tokens == 400
+    counted_before_usage = sum(len(t) for t in reported.counted)
+    assert counted_before_usage <= len("".join(words))
+
+    cut = Tally()
+    relay = ChatRelay(cut, "m", "m", include_usage=True)
+    for w in words:
+        relay.feed(chat_chunk(w))
+    relay.drain()  # the stream was cut: everything it produced is counted
+    assert cut.reported == []
+    assert "".join(cut.counted) == "".join(words)
+    assert len(cut.counted) >= len("".join(words)) // HOLD_BYTES  # counted as the hold filled
+    assert len(cut.counted) < len(words) // 10  # in batches, not per chunk
+    assert sum(bpe.count(t) for t in cut.counted) >= 400
+
+
+def test_anthropic_deltas_held_then_counted_on_a_cut() -> None:
+    tally = Tally()
+    relay = AnthropicRelay(tally, "m", "m")
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta"}}
+    for word in ("Hello", " there"):
+        delta["delta"]["text"] = word  # type: ignore[index]
+        relay.feed(b"event: content_block_delta\ndata: " + orjson.dumps(delta) + b"\n\n")
+    assert tally.counted == []  # nothing parsed while the stream runs
+    relay.drain()
+    assert tally.counted == ["Hello there"]
+
+
+def test_a_streams_last_chunk_carries_the_end_of_the_body() -> None:
+    from patchbay.asgi.sse import LastChunk, SSEResponse
+
+    async def body() -> Any:
+        yield b"data: 1\n\n"
+        yield LastChunk(b"data: [DONE]\n\n")
+        raise AssertionError("nothing is read after the last chunk")
+
+    async def run() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(10)
+            return {"type": "http.disconnect"}
+
+        await SSEResponse(body())({"type": "http"}, receive, send)
+        return sent
+
+    sent = asyncio.run(run())
+    assert [m.get("more_body") for m in sent[1:]] == [True, False]
+    assert sent[-1]["body"] == b"data: [DONE]\n\n"
+
+
+def test_a_client_gone_mid_stream_closes_the_source() -> None:
+    from patchbay.asgi.sse import SSEResponse
+
+    closed: list[bool] = []
+
+    async def body() -> Any:
+        try:
+            yield b"data: 1\n\n"
+            await asyncio.sleep(10)  # an upstream that takes its time
+            yield b"data: 2\n\n"
+        finally:
+            closed.append(True)
+
+    async def run() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(0.05)
+            return {"type": "http.disconnect"}
+
+        await asyncio.wait_for(SSEResponse(body())({"type": "http"}, receive, send), 2)
+        return sent
+
+    sent = asyncio.run(run())
+    assert closed == [True]
+    assert len(sent) == 2  # the head and the first chunk; nothing after the client left
