@@ -109,6 +109,7 @@ def _memory_rows(results: dict[str, Any]) -> list[str]:
 def _method(results: dict[str, Any]) -> list[str]:
     method = results["method"]
     lines = [
+        f"Patchbay at `{method.get('revision', 'unknown')}`. "
         f"Machine: {method['machine']}. {method['rounds']} round(s), {method['seconds']} s per "
         "run; in each round every scenario runs on every target in turn (the order reversed "
         "every other round); figures are medians of rounds, and a ratio is the median of the "
@@ -126,7 +127,12 @@ def _method(results: dict[str, Any]) -> list[str]:
         "translated call (a client on another protocol's upstream) the floor is the "
         "passthrough streaming the client protocol's same body. Server CPU is every process "
         "and thread of the target; the gateway's own CPU per call is Patchbay's CPU per "
-        "request minus the passthrough's on the floor, in the same round.",
+        "request minus the passthrough's on the floor, in the same round."
+        + (
+            f" LiteLLM {method['versions']['LiteLLM proxy']}, one worker."
+            if (method.get("versions") or {}).get("LiteLLM proxy")
+            else ""
+        ),
     ]
     problems = []
     for name, why in results.get("not_started", {}).items():

@@ -117,7 +117,9 @@ def profile(results: dict[str, Any], top: bool = True) -> list[str]:
         "scenario; raw collapsed stacks in `bench/.work/profile/`. Share of samples by area: "
         "each sample counts for the innermost frame in one of these areas (self time by "
         "area; 'other' has none: threads outside the request path, libraries called from "
-        "no area).",
+        "no area). py-spy sees Python frames only: a C call — a socket write, orjson, "
+        "httptools' parser, uvloop's loop — counts for the Python frame that made it, so an "
+        "area that writes to a socket carries the cost of the system call.",
         "",
     ]
     for name, p in data.items():

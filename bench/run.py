@@ -147,12 +147,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             started.append(systems[-1])
             if systems[-1].process is None:
                 raise SystemExit(f"{systems[-1].name} {systems[-1].why_not}")
+        litellm_version = ""
         if args.litellm:
             systems.append(t.start_litellm(upstream))
             started.append(systems[-1])
+            litellm_version = systems[-1].version
         warnings = check_all(systems)
         results: dict[str, Any] = {
             "warnings": warnings,
+            "litellm_version": litellm_version,
             "targets": [s.name for s in systems],
             "available": [s.name for s in systems if s.process is not None],
             "not_started": {s.name: s.why_not for s in systems if s.process is None},
@@ -220,7 +223,9 @@ def main() -> None:
         args.gain_seconds, args.profile_seconds = 2, 2
     print(f"expected duration: about {expected_seconds(args) / 60:.0f} min", flush=True)
     began = time.time()
+    revision = t.revision()  # before the run: what is measured is the tree as it is now
     results = measure(args)
+    litellm_version = results.pop("litellm_version", "")
     results["method"] = {
         "rounds": args.rounds,
         "seconds": args.seconds,
@@ -228,6 +233,8 @@ def main() -> None:
         "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
         "wall_s": round(time.time() - began),
         "quick": args.quick,
+        "revision": revision,
+        "versions": {"LiteLLM proxy": litellm_version},
     }
     (t.WORK / "results.json").write_text(json.dumps(results, indent=1))
     import report

@@ -38,6 +38,7 @@ class Target:
     # scenario -> why this target cannot serve it (its start-up check failed): not measured
     unavailable: dict[str, str] = field(default_factory=dict)
     why_not: str = ""  # why it did not start at all
+    version: str = ""
 
     @property
     def url(self) -> str:
@@ -218,6 +219,10 @@ def start_litellm(upstream: Target) -> Target:
     if not binary.exists():
         target.why_not = "not installed (bench/run.sh installs it into bench/.work/litellm-venv)"
         return target
+    found = sorted(binary.parent.parent.glob("lib/python*/site-packages/litellm-*.dist-info"))
+    target.version = (
+        found[-1].name.removeprefix("litellm-").removesuffix(".dist-info") if found else ""
+    )
     config = WORK / "litellm.yaml"
     config.write_text(configs.litellm(upstream.url, LITELLM_KEY))
     env = {
@@ -234,3 +239,14 @@ def start_litellm(upstream: Target) -> Target:
         target.process = None
         target.why_not = f"did not start within 180 s; see {WORK / 'litellm.log'}"
     return target
+
+
+def revision() -> str:
+    """The checkout measured: its commit, and whether src/ has uncommitted changes."""
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True, text=True
+    ).stdout.strip()
+    return (head or "unknown") + (" with uncommitted changes in src/" if dirty else "")
