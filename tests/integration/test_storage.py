@@ -175,3 +175,32 @@ async def _exercise(url: str, tmp: Path) -> None:
 def test_accounts_keys_ledger_and_secrets(database_url: str, tmp_path: Path) -> None:
     upgrade(database_url)
     asyncio.run(_exercise(database_url, tmp_path))
+
+
+def test_conversations_saved_and_replaced_on_both_databases(database_url: str) -> None:
+    """``store``: a response kept by id in one statement, a second save of it replacing it."""
+    from patchbay.proxy.conversations import Conversations
+
+    upgrade(database_url)
+
+    async def run() -> None:
+        engine = make_engine(database_url)
+        sessions = make_sessionmaker(engine)
+        try:
+            async with sessions() as session, session.begin():
+                account = await accounts.create_account(session, "keeper")
+            kept = Conversations(sessions)
+            items = [{"type": "message", "role": "user", "content": "héllo"}]
+            answer = {"id": "resp_1", "output": [{"type": "message", "content": []}]}
+            await kept.save(account.id, "m", items, answer)
+            assert await kept.history(account.id, "resp_1") == [*items, *answer["output"]]
+            answer2 = {"id": "resp_1", "output": [{"type": "message", "content": ["again"]}]}
+            await kept.save(account.id, "m2", items, answer2)
+            assert await kept.history(account.id, "resp_1") == [*items, *answer2["output"]]
+            async with sessions() as session:
+                row = await session.get(db.StoredResponse, "resp_1")
+                assert row is not None and row.model == "m2" and row.response == answer2
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

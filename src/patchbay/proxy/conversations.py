@@ -12,18 +12,22 @@ answer, ``GET /v1/responses/{id}`` and ``previous_response_id`` find it, on ever
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from patchbay.db import ledger_sql
 from patchbay.db import models as db
 from patchbay.errors import NotFound
 from patchbay.protocols.openai_chat.decode import decode_request as chat_decode
 from patchbay.providers.openai_responses import encode_input
 
 FORMAT = "responses-items"
+COLUMNS = ("id", "account_id", "model", "conversation", "response", "created_at")
 
 
 def as_items(raw: Any) -> list[Any]:
@@ -72,14 +76,28 @@ class Conversations:
         """Keep ``response`` and the conversation that led to it (``items``, the input)."""
         output = [item for item in response.get("output") or () if isinstance(item, dict)]
         conversation = {"format": FORMAT, "items": [*items, *output]}
-        async with self.sessions() as session, session.begin():
-            await session.merge(
-                db.StoredResponse(
-                    id=str(response.get("id") or ""),
-                    account_id=account_id,
-                    model=model,
-                    conversation=conversation,
-                    response=response,
-                    created_at=int(time.time() * 1000),
-                )
-            )
+        engine = self.sessions.kw["bind"]
+        dialect = engine.dialect
+        as_json = ledger_sql.json_value(dialect)
+        row = (
+            str(response.get("id") or ""),
+            account_id,
+            model,
+            as_json(conversation),
+            as_json(response),
+            int(time.time() * 1000),
+        )
+        # one prepared statement, no ORM unit of work (a merge read the row first)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(upsert_sql(dialect), row)
+
+
+@functools.lru_cache(maxsize=8)
+def upsert_sql(dialect: Dialect) -> str:
+    """Keep a response by id, replacing an earlier save of the same id (SQLite, PostgreSQL)."""
+    marks = ", ".join(ledger_sql.marks(dialect.paramstyle, len(COLUMNS)))
+    updates = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[1:])
+    return (
+        f"INSERT INTO stored_responses ({', '.join(COLUMNS)}) VALUES ({marks}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
