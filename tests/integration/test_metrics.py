@@ -134,6 +134,11 @@ def test_metrics_add_up_across_two_workers(two_workers: GatewayProcess) -> None:
     assert total(samples, "patchbay_overhead_seconds_count") == calls
     assert total(samples, "patchbay_overhead_seconds_bucket", le="+Inf") == calls
     assert total(samples, "patchbay_upstream_seconds_count", provider="upstream-openai") == 20
+    attempts = "patchbay_upstream_attempts_total"
+    assert (
+        total(samples, attempts, route="upstream-openai/upstream-gpt-9", outcome="answered") == 20
+    )
+    assert total(samples, attempts, outcome="failed") == 0
     assert total(samples, "patchbay_upstream_seconds_sum", provider="upstream-openai") > 0
     assert (
         total(samples, "patchbay_tokens_total", model="gpt-test", kind="input") == tokens["input"]
@@ -321,3 +326,10 @@ def test_route_cooldowns(two_workers: GatewayProcess) -> None:
     samples = scrape(gateway)
     assert total(samples, "patchbay_route_cooldown", route="upstream-openai/upstream-gpt-9") == 0
     assert total(samples, "patchbay_requests_total", model="unreachable", status="503") >= 1
+    # every attempt counted, by outcome: the 502s each made one failed attempt (the 503s none)
+    failed = total(samples, "patchbay_upstream_attempts_total", route="nowhere/x", outcome="failed")
+    assert failed == statuses.count(502), (failed, statuses)
+    answered = total(
+        samples, "patchbay_upstream_attempts_total", route="nowhere/x", outcome="answered"
+    )
+    assert answered == 0

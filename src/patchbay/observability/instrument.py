@@ -138,6 +138,7 @@ class Observer:
         pipeline.transport = TimedTransport(pipeline.transport, self.tally)
         meter.writer = TimedWriter(meter.writer, self.tally)
         self._task: asyncio.Task[None] | None = None
+        self._attempts: dict[tuple[str, str], int] = {}  # each route's totals at the last push
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -152,15 +153,26 @@ class Observer:
 
     def push(self) -> None:
         self.lines.flush()
-        metrics.push(self.tally, len(self._gateway.meter.queue), self._cooling())
+        cooling, attempts = self._routes()
+        metrics.push(self.tally, len(self._gateway.meter.queue), cooling, attempts)
 
-    def _cooling(self) -> dict[str, bool]:
-        """Each route's breaker: open (cooling down) or not, as ``GET /admin/routes`` says."""
+    def _routes(self) -> tuple[dict[str, bool], dict[tuple[str, str], int]]:
+        """Each route's breaker, read off the request path: open (cooling down) or not, as
+        ``GET /admin/routes`` says, and its attempts by outcome since the last push."""
         health = getattr(self._gateway.pipeline, "health", None)
         if health is None:
-            return {}
+            return {}, {}
         states = health.snapshot(time.time())
-        return {key: view["state"] == "open" for key, view in states.items()}
+        cooling = {key: view["state"] == "open" for key, view in states.items()}
+        attempts: dict[tuple[str, str], int] = {}
+        seen = self._attempts
+        for key, view in states.items():
+            for outcome, total in (("answered", view["answered"]), ("failed", view["failures"])):
+                delta = total - seen.get((key, outcome), 0)
+                if delta > 0:
+                    attempts[(key, outcome)] = delta
+                    seen[(key, outcome)] = total
+        return cooling, attempts
 
     async def _run(self) -> None:
         """Request lines every 0.1 s (a small batch each: no long pause of the event loop),

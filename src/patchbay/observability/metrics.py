@@ -80,6 +80,12 @@ COOLDOWNS = Gauge(
     ["route"],
     multiprocess_mode="livemax",
 )
+ATTEMPTS = Counter(
+    "patchbay_upstream_attempts",
+    "Upstream attempts by route and outcome: answered (the upstream answered, a refusal about "
+    "the request included) or failed (refused, timed out, 5xx, 429: the next route is tried).",
+    ["route", "outcome"],
+)
 WRITES = Histogram(
     "patchbay_settlement_write_seconds",
     "Time to write one settlement batch.",
@@ -153,8 +159,14 @@ def add_buckets(child: Any, pending: Buckets) -> None:
     child._sum.inc(pending.total)
 
 
-def push(tally: Tally, queue_depth: int, cooling: dict[str, bool] | None = None) -> None:
-    """Move this process's observations into the shared metrics and reset them."""
+def push(
+    tally: Tally,
+    queue_depth: int,
+    cooling: dict[str, bool] | None = None,
+    attempts: dict[tuple[str, str], int] | None = None,
+) -> None:
+    """Move this process's observations into the shared metrics and reset them
+    (``attempts``: each route's attempts by outcome since the last push)."""
     requests, tally.requests = tally.requests, {}
     for labels, count in requests.items():
         REQUESTS.labels(*labels).inc(count)
@@ -181,6 +193,8 @@ def push(tally: Tally, queue_depth: int, cooling: dict[str, bool] | None = None)
     QUEUE.set(queue_depth)
     for route, cool in (cooling or {}).items():
         COOLDOWNS.labels(route).set(1 if cool else 0)
+    for (route, outcome), count in (attempts or {}).items():
+        ATTEMPTS.labels(route, outcome).inc(count)
 
 
 def render() -> tuple[bytes, str]:

@@ -42,6 +42,7 @@ class Health:
     changed_at: float = 0.0
     last_error: str | None = None
     total_failures: int = 0
+    total_answered: int = 0  # attempts the upstream answered (a refusal about the request too)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -130,6 +131,7 @@ class Breakers:
         health = self.health(key)
         health.outcomes.append(True)
         health.failures = 0
+        health.total_answered += 1
         if health.state != CLOSED:
             health.state, health.probing, health.cooldown_s = CLOSED, False, 0.0
             health.open_until, health.changed_at = 0.0, now
@@ -191,6 +193,7 @@ class Breakers:
                 "state": state,
                 "consecutive_failures": health.failures,
                 "failures": health.total_failures,
+                "answered": health.total_answered,
                 "recent_failure_rate": (
                     health.outcomes.count(False) / len(health.outcomes) if health.outcomes else 0.0
                 ),
