@@ -67,7 +67,7 @@ def run(settings: Settings, config: Path | None, console: Console, err: Console)
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
         loop="uvloop",
-        http="patchbay.asgi.coalescing:CoalescingProtocol",  # httptools, head + body in one write
+        http="patchbay.asgi.deadlines:ServerProtocol",  # httptools: coalesced writes, head deadline
         lifespan="on",
         access_log=False,
         log_level=settings.log_level,
