@@ -31,6 +31,7 @@ from patchbay.api import (
 )
 from patchbay.api.body_limit import BodyLimit
 from patchbay.api.console import routes as console_routes
+from patchbay.api.edge import OUTAGES, unexpected
 from patchbay.api.hot_paths import Endpoint, HotPaths
 from patchbay.api.http import error_response
 from patchbay.asgi.replies import JSONReply
@@ -87,8 +88,10 @@ async def _http_error(request: Request, exc: Exception) -> Response | JSONReply:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response | JSONReply:
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    error = GatewayError("the gateway failed to handle this request")
+    error = unexpected(exc)  # a database outage: 503 with Retry-After
+    name = "unhandled" if error.status == 500 else "unavailable:"
+    level = logging.ERROR if error.status == 500 else logging.WARNING
+    log.log(level, "%s %s on %s %s", name, type(exc).__name__, request.method, request.url.path)
     return error_response(error, protocol_for_path(request.url.path))
 
 
@@ -150,6 +153,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(GatewayError, _handler(_gateway_error))
     app.add_exception_handler(RequestValidationError, _handler(_validation_error))
     app.add_exception_handler(HTTPException, _handler(_http_error))
+    for outage in OUTAGES:  # answered here, not re-raised to the server as a crash
+        app.add_exception_handler(outage, _handler(_unexpected))
     app.add_exception_handler(Exception, _handler(_unexpected))
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s

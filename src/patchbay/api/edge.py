@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from patchbay.accounts.keystore import Principal
 from patchbay.api.exchange import Exchange
 from patchbay.api.http import error_response
 from patchbay.asgi.replies import Reply
-from patchbay.errors import GatewayError, InvalidRequest
+from patchbay.errors import GatewayError, InvalidRequest, Unavailable
 from patchbay.protocols.envelopes import Protocol
 from patchbay.protocols.errors import RequestInvalid
 from patchbay.proxy.inbound import Inbound
@@ -34,6 +37,19 @@ async def handle(exchange: Exchange, read: Reader, envelope: Protocol) -> Reply:
             raise InvalidRequest(exc.message, param=exc.param) from None
     except GatewayError as exc:
         return error_response(exc, envelope)
+
+
+OUTAGES = (DBAPIError, PoolTimeout, OSError)  # the database (or a socket) is not answering
+
+
+def unexpected(exc: BaseException) -> GatewayError:
+    """What an exception no layer answered becomes: an outage of the database is a 503 the
+    client may retry (``Retry-After``), anything else the gateway's own failure (500)."""
+    if isinstance(exc, OUTAGES):
+        error: GatewayError = Unavailable("the gateway's database is unavailable; retry shortly")
+        error.headers["retry-after"] = "1"
+        return error
+    return GatewayError("the gateway failed to handle this request")
 
 
 def require(condition: bool, message: str, param: str) -> None:

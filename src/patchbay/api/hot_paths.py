@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from patchbay.api.edge import unexpected
 from patchbay.api.exchange import ClientGone, Exchange
 from patchbay.api.http import error_response
 from patchbay.asgi.replies import Reply
@@ -74,8 +75,16 @@ class HotPaths:
         except GatewayError as exc:
             reply = error_response(exc, protocol_for_path(scope["path"]))
         except Exception as exc:
-            log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], scope["path"])
-            failure = GatewayError("the gateway failed to handle this request")
+            failure = unexpected(exc)  # a database outage: 503 with Retry-After
+            crash = failure.status == 500
+            log.log(
+                logging.ERROR if crash else logging.WARNING,
+                "%s %s on %s %s",
+                "unhandled" if crash else "unavailable:",
+                type(exc).__name__,
+                scope["method"],
+                scope["path"],
+            )
             reply = error_response(failure, protocol_for_path(scope["path"]))
         overhead = trace.overhead_s()  # before the head is sent: a stream's relay is upstream
         reply.add_raw_headers(observer.headers(trace, overhead))

@@ -11,7 +11,7 @@ from patchbay.accounts import accounts
 from patchbay.catalog import models, providers
 from patchbay.db import models as db
 from patchbay.db.engine import make_engine, make_sessionmaker
-from patchbay.db.migrate import upgrade
+from patchbay.db.migrate import startup_lock, upgrade
 from patchbay.security.crypto import load_secret_box, write_private_file
 from patchbay.settings import Settings
 
@@ -91,6 +91,8 @@ async def _bootstrap(settings: Settings) -> BootstrapResult:
 
 
 def bootstrap(settings: Settings) -> BootstrapResult:
-    """Migrate and seed the database. Blocking; run before the server's event loop starts."""
-    migrate(settings)
-    return asyncio.run(_bootstrap(settings))
+    """Migrate and seed the database. Blocking; run before the server's event loop starts.
+    Instances starting at once on one database do this one at a time (``startup_lock``)."""
+    with startup_lock(settings.resolved_database_url):
+        migrate(settings)
+        return asyncio.run(_bootstrap(settings))
