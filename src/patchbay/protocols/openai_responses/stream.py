@@ -81,6 +81,7 @@ class StreamEncoder:
                         "output_index": index,
                         "content_index": 0,
                         "text": text,
+                        "logprobs": [],
                     },
                 )
                 + self._emit(
@@ -143,6 +144,7 @@ class StreamEncoder:
                 "output_index": len(self.output),
                 "content_index": 0,
                 "delta": delta,
+                "logprobs": [],
             },
         )
 
