@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     403: "the key may not do this (model_not_allowed, admin_required)",
     404: "not found (model_not_found, not_found)",
     405: "method not allowed",
+    408: "the request was sent too slowly (header_timeout_s, body_timeout_s)",
     409: "conflict (a name taken, a code already used, a task not finished)",
     413: "request body too large",
     429: "rate limited (Retry-After)",
@@ -74,10 +75,19 @@ def error_answers(envelope: str, statuses: list[int]) -> dict[str, Any]:
     }
 
 
+def _statuses(operation: dict[str, Any], statuses: list[int]) -> list[int]:
+    """Every operation that reads the database may answer 503 during its outage, and every
+    one with a body 408 when the body is sent too slowly."""
+    extra = [503] if 401 in statuses else []  # authenticated: the key may need a look-up
+    extra += [408] if "requestBody" in operation else []
+    return sorted(set(statuses) | set(extra))
+
+
 def _expand(operation: dict[str, Any]) -> dict[str, Any]:
     errors = operation.pop("x-errors", None)
     if errors is not None:
-        operation["responses"].update(error_answers(errors["envelope"], errors["statuses"]))
+        statuses = _statuses(operation, errors["statuses"])
+        operation["responses"].update(error_answers(errors["envelope"], statuses))
     return operation
 
 
@@ -125,7 +135,7 @@ def _router_paths(generated: dict[str, Any]) -> dict[str, Any]:
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # the gateway answers 400 in its envelope
-            responses.update(error_answers("openai", statuses))
+            responses.update(error_answers("openai", _statuses(operation, statuses)))
         paths[path] = item
     return paths
 
