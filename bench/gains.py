@@ -39,7 +39,10 @@ from scenarios import BY_NAME  # noqa: E402
 # changes are in the history of docs/benchmarks.md.
 CHANGES = [
     ("b180b2a", "issue 16's starting point (issue 15 done)"),
-    ("HEAD", "this checkout's last commit"),
+    ("4945ec4", "a deadline on every request body (408 for a trickled body; issue 15)"),
+    ("408a16f", "stream path: head with first bytes, last chunk with the end, one task, text held"),
+    ("41a56ce", "a deadline on every request head (uvicorn protocol timer; issue 15)"),
+    ("HEAD", "this checkout's last commit (upsert for stored responses, attempts metric)"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
