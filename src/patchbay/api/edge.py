@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from patchbay.accounts.keystore import Principal
@@ -40,12 +40,26 @@ async def handle(exchange: Exchange, read: Reader, envelope: Protocol) -> Reply:
 
 
 OUTAGES = (DBAPIError, PoolTimeout, OSError)  # the database (or a socket) is not answering
+OUTAGE_STATES = ("08", "53", "57P")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database unreachable, or its connection lost mid-statement; its other errors
+    (data, integrity, a bad statement) are the gateway's own."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    # SQLSTATE 08: connection exception; 53: out of resources (connections); 57P: shutting
+    # down, starting up, restarted by the operator
+    return bool(exc.connection_invalidated) or state.startswith(OUTAGE_STATES)
 
 
 def unexpected(exc: BaseException) -> GatewayError:
     """What an exception no layer answered becomes: an outage of the database is a 503 the
     client may retry (``Retry-After``), anything else the gateway's own failure (500)."""
-    if isinstance(exc, OUTAGES):
+    if is_outage(exc):
         error: GatewayError = Unavailable("the gateway's database is unavailable; retry shortly")
         error.headers["retry-after"] = "1"
         return error
