@@ -1,19 +1,21 @@
 """``POST /v1/responses``, ``GET`` and ``DELETE /v1/responses/{id}``: the Responses edge.
 
 With ``store`` (the default) the gateway keeps the conversation, saved before the answer's last
-byte is sent; ``previous_response_id`` continues a kept conversation whatever upstream served
+byte is sent (when the database is unreachable the answer is still sent, unsaved, and the
+miss logged); ``previous_response_id`` continues a kept conversation whatever upstream served
 it: the kept items are put in front of the input and the field is not forwarded.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from patchbay.accounts.keystore import Principal
-from patchbay.api.edge import handle, positive_int, require
+from patchbay.api.edge import handle, is_outage, positive_int, require
 from patchbay.api.exchange import Exchange
 from patchbay.api.http import client_key, error_response
 from patchbay.asgi.replies import JSONReply, Reply, json_reply
@@ -24,6 +26,8 @@ from patchbay.protocols.openai_responses import decode, encode, stream
 from patchbay.proxy import conversations
 from patchbay.proxy.inbound import Edge, Inbound, Keep
 from patchbay.runtime.gateway import Gateway
+
+log = logging.getLogger("patchbay")
 
 
 def _edge(response_id: str) -> Edge:
@@ -36,7 +40,14 @@ def _edge(response_id: str) -> Edge:
 
 def _keeper(gateway: Gateway, principal: Principal, model: str, items: list[Any]) -> Keep:
     async def keep(response: dict[str, Any]) -> None:
-        await gateway.conversations.save(principal.account_id, model, items, response)
+        try:
+            await gateway.conversations.save(principal.account_id, model, items, response)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # the call is answered and settled: the client gets what it paid for, unsaved
+            # (a follow-up naming this id is told it is not found)
+            log.warning("response %s not stored: the database is unreachable", response.get("id"))
 
     return keep
 
