@@ -169,7 +169,7 @@ def test_text_is_counted_only_when_the_usage_never_comes() -> None:
     assert cut.reported == []
     assert "".join(cut.counted) == "".join(words)
     assert len(cut.counted) >= len("".join(words)) // HOLD_BYTES  # counted as the hold filled
-    assert len(cut.counted) < len(words) // 10  # in batches, not per chunk
+    assert len(cut.counted) < len(words) // 4  # in batches, not per chunk
     assert sum(bpe.count(t) for t in cut.counted) >= 400
 
 

@@ -22,7 +22,7 @@ from patchbay.protocols.openai_usage import add_cost
 from patchbay.providers.base import Adapter, Transport
 from patchbay.proxy.inbound import Inbound, Keep
 
-HOLD_CHARS = 4096  # a stream's text held back, at most, before it is counted anyway
+HOLD_CHARS = 1024  # a stream's text held back, at most, before it is counted anyway
 
 Settle = Callable[[Call], None]
 

@@ -18,7 +18,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.providers.base import Tally
 
-HOLD_BYTES = 4096  # a stream's held text, at most: memory stays flat with the stream's length
+HOLD_BYTES = 1024  # a stream's held text, at most: memory stays flat with the stream's length
 
 
 def renames(upstream_model: str, model: str) -> list[tuple[bytes, bytes]]:
