@@ -42,7 +42,7 @@ CHANGES = [
     ("4945ec4", "a deadline on every request body (408 for a trickled body; issue 15)"),
     ("408a16f", "stream path: head with first bytes, last chunk with the end, one task, text held"),
     ("41a56ce", "a deadline on every request head (uvicorn protocol timer; issue 15)"),
-    ("HEAD", "this checkout's last commit (upsert for stored responses, attempts metric)"),
+    ("HEAD", "this checkout's last commit (held text 1 KiB, stored-response upsert, metrics)"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
