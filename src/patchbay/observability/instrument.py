@@ -28,7 +28,7 @@ from patchbay.observability.trace import CURRENT, RequestTrace
 
 RawHeaders = list[tuple[bytes, bytes]]
 REQUEST_LOG = logs.REQUESTS
-LINES_PERIOD_S = 0.1
+LINES_PERIOD_S = 0.02  # 0.1 s batches paused the loop for ms: c=16 p99 8.6 ms, now 6.6
 log = logging.getLogger("patchbay")
 
 
@@ -175,7 +175,7 @@ class Observer:
         return cooling, attempts
 
     async def _run(self) -> None:
-        """Request lines every 0.1 s (a small batch each: no long pause of the event loop),
+        """Request lines every 0.02 s (a small batch each: no long pause of the event loop),
         metrics every ``PUSH_PERIOD_S``."""
         ticks = 0
         every = max(1, round(metrics.PUSH_PERIOD_S / LINES_PERIOD_S))
