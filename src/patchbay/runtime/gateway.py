@@ -133,9 +133,9 @@ class Gateway:
         )
         gateway.endpoints = EndpointCalls(gateway.pipeline, client)
         gateway.videos = Videos(sessions, gateway.endpoints, settings.points_per_usd)
-        await gateway.reload_catalog()
-        await asyncio.to_thread(bpe.encoding)  # the tokenizer, loaded before the first call
-        await meter.start()
+        # The versions are read before the state they guard: a write landing while the catalog
+        # and balances load is then seen as a change at the first check (read after, it was
+        # missed: another worker's new account stayed unknown here until the 5-s reload).
         gateway.watcher = versions.VersionWatcher(
             sessions,
             {
@@ -145,6 +145,9 @@ class Gateway:
             },
         )
         await gateway.watcher.prime()
+        await gateway.reload_catalog()
+        await asyncio.to_thread(bpe.encoding)  # the tokenizer, loaded before the first call
+        await meter.start()
         gateway.tasks.append(asyncio.create_task(gateway.watcher.run()))
         gateway.tasks.append(asyncio.create_task(gateway._flush_loop()))
         gateway.tasks.append(asyncio.create_task(gateway._retention_loop()))
