@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import report_tables as tables
+import split
 from figures import FLOOR, PB1, fmt, median, own_cpu, ratio, times, verdict
 from scenarios import BY_NAME, PROTOCOL_NAMES, RATIO_TARGETS, TTFB
 
@@ -169,7 +170,8 @@ def write(results: dict[str, Any]) -> None:
     text += ["", "### Non-streamed Chat at c=16, round by round", ""] + tables.rounds(results)
     text += ["", "### Time to first byte", ""] + tables.ttfb(results)
     text += ["", "### Memory under concurrent streams", ""] + tables.memory(results)
-    text += ["", "## Where the time goes", ""] + tables.profile(results)
+    text += ["", "## Where the time goes", ""] + split.table(results.get("split"))
+    text += [""] + tables.profile(results)
     text += ["", "## Figures", ""] + tables.figures(results)
     text += ["", "![requests per second](benchmarks.png)", ""]
     if results.get("gains"):
@@ -184,7 +186,7 @@ def write(results: dict[str, Any]) -> None:
 def console(results: dict[str, Any]) -> list[str]:
     """What run.py prints at the end: the targets and where the time goes."""
     return ["", "Targets (issue 16)", *targets(results), "", "Where the time goes"] + (
-        tables.profile(results, top=False)
+        split.table(results.get("split")) + [""] + tables.profile(results, top=False)
     )
 
 

@@ -8,7 +8,8 @@ Patchbay with 1 and 2 workers, LiteLLM's proxy. Each target's answer to each sce
 checked once at start-up (bench/shapes.py). Then per round: every scenario at its concurrency
 with wrk (req/s, p50, p99, server CPU per request), TTFB per streamed protocol one call at a
 time; after the rounds: py-spy on Patchbay's worker per main scenario (bench/profiling.py),
-the gains of each change (bench/gains.py) and memory under 1,000 slow streams on a fresh
+the gains of each change (bench/gains.py), the gap split between the front end and the
+gateway's own work (bench/split.py) and memory under 1,000 slow streams on a fresh
 Patchbay. Writes bench/.work/results.json, then docs/benchmarks.md and docs/benchmarks.png.
 Everything listens on 127.0.0.1; every load is bounded in time.
 """
@@ -32,6 +33,7 @@ import gains  # noqa: E402
 import load  # noqa: E402
 import profiling  # noqa: E402
 import shapes  # noqa: E402
+import split  # noqa: E402
 import targets as t  # noqa: E402
 from scenarios import BY_NAME, PROFILED, SCENARIOS, TTFB, headers, request_body  # noqa: E402
 
@@ -133,6 +135,7 @@ def expected_seconds(args: argparse.Namespace) -> float:
         total += len(PROFILED) * (args.profile_seconds + 5)
     if args.gains:
         total += gains.expected_seconds(args.rounds, args.gain_seconds)
+    total += split.expected_seconds(args.rounds, args.gain_seconds)
     return total + 2 * (15 + args.stream_seconds)
 
 
@@ -189,6 +192,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if args.gains:
             print("what each change gained", flush=True)
             results["gains"] = gains.measure(upstream, slow, args.rounds, args.gain_seconds)
+        print("the gap split: passthrough, Patchbay's shell, Patchbay", flush=True)
+        results["split"] = split.measure(upstream, slow, args.rounds, args.gain_seconds)
         for label, chunks in (("memory_short", 10), ("memory_long", 80)):
             fresh = t.start_patchbay(upstream, slow, 1)
             started.append(fresh)

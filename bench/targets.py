@@ -154,6 +154,21 @@ def start_passthrough(upstream: Target) -> Target:
     return target
 
 
+def start_shell(upstream: Target) -> Target:
+    """Patchbay's server and client with none of its work (bench/shell.py), Chat only."""
+    target = Target("patchbay's shell", free_port(), "passthrough")
+    target.process = spawn(
+        [sys.executable, str(HERE / "shell.py"), str(target.port), upstream.url],
+        "shell.log",
+        {"PATCHBAY_DATA_DIR": str(WORK / "shell")},
+    )
+    if not wait_up(target.url, target.process, 20):
+        target.stop()
+        target.process = None
+        target.why_not = f"did not start; see {WORK / 'shell.log'}"
+    return target
+
+
 def start_slow() -> Target:
     target = Target("slow upstream", free_port(), "slow")
     target.process = spawn(
