@@ -14,6 +14,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from patchbay.observability.metrics import PUSH_PERIOD_S
 from tests.conftest import gateway_config
 from tests.fake_openai import FakeOpenAI
 from tests.servers import GatewayProcess, start_gateway
@@ -325,10 +326,25 @@ def test_route_cooldowns(two_workers: GatewayProcess) -> None:
     assert cooling == 1
     samples = scrape(gateway)
     assert total(samples, "patchbay_route_cooldown", route="upstream-openai/upstream-gpt-9") == 0
-    assert total(samples, "patchbay_requests_total", model="unreachable", status="503") >= 1
-    # every attempt counted, by outcome: the 502s each made one failed attempt (the 503s none)
-    failed = total(samples, "patchbay_upstream_attempts_total", route="nowhere/x", outcome="failed")
-    assert failed == statuses.count(502), (failed, statuses)
+
+    # every attempt counted, by outcome: the 502s each made one failed attempt (the 503s none).
+    # A scrape sees the other worker as of its last push (at most PUSH_PERIOD_S ago): wait for
+    # the count to arrive, then one more push period to see that nothing more does.
+    def failed() -> float:
+        return total(
+            scrape(gateway), "patchbay_upstream_attempts_total", route="nowhere/x", outcome="failed"
+        )
+
+    deadline = time.monotonic() + 5
+    while failed() < statuses.count(502) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2 * PUSH_PERIOD_S)
+    assert failed() == statuses.count(502), (failed(), statuses)
+    samples = scrape(gateway)
+    assert total(samples, "patchbay_requests_total", model="unreachable") == len(statuses)
+    assert total(samples, "patchbay_requests_total", model="unreachable", status="503") == (
+        statuses.count(503)
+    )
     answered = total(
         samples, "patchbay_upstream_attempts_total", route="nowhere/x", outcome="answered"
     )
