@@ -240,3 +240,50 @@ def test_a_client_gone_mid_stream_closes_the_source() -> None:
     sent = asyncio.run(run())
     assert closed == [True]
     assert len(sent) == 2  # the head and the first chunk; nothing after the client left
+
+
+def test_a_translated_stream_writes_each_upstream_chunk_once() -> None:
+    """A translated stream's events are encoded per upstream chunk: one body piece for each
+    chunk, the last one (the upstream's body complete) sent with the end of the body."""
+    from types import SimpleNamespace
+
+    from patchbay.asgi.sse import LastChunk
+    from patchbay.protocols.anthropic_messages.stream import StreamEncoder
+    from patchbay.providers.openai_chat import OpenAIChatAdapter
+    from patchbay.proxy.translated import encode_events
+    from patchbay.upstream.client import UpstreamStream
+
+    first = b"data: " + orjson.dumps({
+        "id": "c1", "object": "chat.completion.chunk", "model": "m", "created": 1,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}],
+    }) + b"\n\n" + chat_chunk("lo")  # fmt: skip
+    last = (
+        chat_chunk(" there")
+        + chat_chunk("", {"prompt_tokens": 3, "completion_tokens": 2})
+        + b"data: [DONE]\n\n"
+    )
+    state = {"eof": False}
+
+    async def chunks() -> Any:
+        yield first
+        state["eof"] = True
+        yield last
+
+    upstream = UpstreamStream(200, "text/event-stream", b"", chunks(), at_eof=lambda: state["eof"])
+    call = SimpleNamespace(usage=None, streamed_tokens=0, cost_usd=None, cost_points=None)
+    settled: list[Usage | None] = []
+
+    async def run() -> list[bytes]:
+        events = OpenAIChatAdapter()._events(upstream, "p")
+        encoder = StreamEncoder(model="m")
+        body = encode_events(call, events, encoder, lambda c: settled.append(c.usage), None)  # type: ignore[arg-type]
+        return [piece async for piece in body]
+
+    pieces = asyncio.run(run())
+    assert len(pieces) == 2, pieces
+    assert pieces[0].__class__ is not LastChunk and pieces[1].__class__ is LastChunk
+    assert pieces[0].startswith(b"event: message_start")
+    assert pieces[0].count(b"event: content_block_delta") == 2
+    assert b'"Hel"' in pieces[0] and b'"lo"' in pieces[0]
+    assert b'" there"' in pieces[1] and pieces[1].endswith(b'{"type":"message_stop"}\n\n')
+    assert settled and settled[-1] == Usage(input_tokens=3, output_tokens=2)

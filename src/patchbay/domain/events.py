@@ -1,5 +1,7 @@
 """Canonical stream events: what any upstream stream is parsed into and any client stream is
-encoded from, one event at a time (never a whole stream in memory).
+encoded from, one event at a time (never a whole stream in memory). An adapter hands them on
+in batches — the events of one upstream chunk together, so the client's bytes for them go out
+in one write — and marks its last batch ``LastEvents`` when it knows nothing follows.
 
 Order contract: ``Start`` first; then any interleaving of deltas, where a tool call's
 ``ToolCallStart`` precedes its ``ToolCallDelta``s and ``index`` numbers the tool calls of the
@@ -83,3 +85,8 @@ StreamEvent = (
     | Finish
     | StreamError
 )
+
+
+class LastEvents(list[StreamEvent]):
+    """A stream's last batch of events: the upstream's body is complete, nothing follows (its
+    bytes go out with the end of the client's body, in one write)."""

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import orjson
 
 from patchbay.catalog.entries import RouteEntry
-from patchbay.domain.events import StreamEvent
+from patchbay.domain.events import LastEvents, StreamEvent
 from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
@@ -155,7 +155,10 @@ class Adapter(Protocol):
 
     async def stream(
         self, transport: Transport, route: RouteEntry, request: ChatRequest
-    ) -> AsyncIterator[StreamEvent]: ...
+    ) -> AsyncIterator[list[StreamEvent]]:
+        """The answer's events in batches: one upstream chunk's events together, the last
+        batch a ``LastEvents`` when the adapter knows the upstream's body is complete."""
+        ...
 
 
 def scrub(route: RouteEntry, text: str) -> str:
@@ -249,7 +252,7 @@ class HTTPAdapter:
 
     async def stream(
         self, transport: Transport, route: RouteEntry, request: ChatRequest
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncIterator[list[StreamEvent]]:
         out = self._outbound(route, request, stream=True)
         provider = route.provider
         upstream = await transport.open_stream(
@@ -260,18 +263,23 @@ class HTTPAdapter:
             raise self.failure(route, upstream.status, upstream.body, upstream.retry_after)
         return self._events(upstream, provider.name)
 
-    async def _events(self, upstream: UpstreamStream, name: str) -> AsyncIterator[StreamEvent]:
+    async def _events(
+        self, upstream: UpstreamStream, name: str
+    ) -> AsyncIterator[list[StreamEvent]]:
         parser = self.stream_parser()
+        at_eof = upstream.at_eof
         try:
             async for chunk in upstream.chunks:
                 try:
                     events = parser.feed(chunk)
                 except (ValueError, TypeError, KeyError, AttributeError):
                     raise UpstreamError(f"upstream '{name}' sent a malformed stream") from None
-                for event in events:
-                    yield event
-            for event in parser.close():
-                yield event
+                if at_eof():  # the body is complete: its end goes out with this chunk's events
+                    yield LastEvents([*events, *parser.close()])
+                    return
+                if events:
+                    yield events
+            yield LastEvents(parser.close())
         finally:
             await upstream.aclose()
 

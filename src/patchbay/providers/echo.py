@@ -28,6 +28,7 @@ from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.assemble import assemble
 from patchbay.domain.events import (
     Finish,
+    LastEvents,
     Start,
     StreamEvent,
     TextDelta,
@@ -132,8 +133,13 @@ class EchoAdapter:
 
     async def stream(
         self, transport: Transport, route: RouteEntry, request: ChatRequest
-    ) -> AsyncIterator[StreamEvent]:
-        return stream(request, model=route.upstream_model)
+    ) -> AsyncIterator[list[StreamEvent]]:
+        return _whole(request, route.upstream_model)
+
+
+async def _whole(request: ChatRequest, model: str) -> AsyncIterator[list[StreamEvent]]:
+    """The echo answer's events in one batch: all of it is at hand at once."""
+    yield LastEvents([event async for event in stream(request, model=model)])
 
 
 ADAPTER = EchoAdapter()

@@ -8,9 +8,16 @@ from dataclasses import replace
 
 from patchbay.accounting import bpe
 from patchbay.asgi.replies import Reply, json_reply
-from patchbay.asgi.sse import SSEResponse
+from patchbay.asgi.sse import LastChunk, SSEResponse
 from patchbay.catalog.entries import RouteEntry
-from patchbay.domain.events import StreamError, StreamEvent, TextDelta, ToolCallDelta, UsageReport
+from patchbay.domain.events import (
+    LastEvents,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    UsageReport,
+)
 from patchbay.domain.messages import ReasoningPart, TextPart, ToolCall
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.tools import ToolMap
@@ -59,14 +66,14 @@ async def serve(
 
 
 async def _restored(
-    events: AsyncIterator[StreamEvent], tools: ToolMap
-) -> AsyncGenerator[StreamEvent, None]:
+    batches: AsyncIterator[list[StreamEvent]], tools: ToolMap
+) -> AsyncGenerator[list[StreamEvent], None]:
     try:
-        async for event in events:
-            for out in tools.event(event):
-                yield out
+        async for batch in batches:
+            restored = [out for event in batch for out in tools.event(event)]
+            yield LastEvents(restored) if batch.__class__ is LastEvents else restored
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 def _counted(inbound: Inbound, answer: ChatResponse) -> Usage:
@@ -81,12 +88,13 @@ def _counted(inbound: Inbound, answer: ChatResponse) -> Usage:
 
 async def encode_events(
     call: Call,
-    events: AsyncIterator[StreamEvent],
+    events: AsyncIterator[list[StreamEvent]],
     encoder: StreamEncoder,
     settle: Settle,
     keep: Keep | None,
 ) -> AsyncGenerator[bytes, None]:
-    """Encode canonical events for the client, metering them as they pass.
+    """Encode canonical events for the client, metering them as they pass: each batch (one
+    upstream chunk's events) as one piece of the body, the last batch with the body's end.
 
     Text and tool arguments are held (at most ``HOLD_CHARS``, counted whenever that fills) and
     counted only if the stream ends without the upstream's usage, as the relays do."""
@@ -94,24 +102,30 @@ async def encode_events(
     held: list[str] = []
     size = 0
     try:
-        async for event in events:
-            if isinstance(event, UsageReport):
-                call.usage = event.usage
-                settle(call)
-                held, size = [], 0
-                event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
-            elif call.usage is None and isinstance(event, TextDelta | ToolCallDelta):
-                text = event.text if isinstance(event, TextDelta) else event.arguments
-                held.append(text)
-                size += len(text)
-                if size > HOLD_CHARS:
-                    call.streamed_tokens += bpe.count("".join(held))
+        async for batch in events:
+            out = []
+            for event in batch:
+                if isinstance(event, UsageReport):
+                    call.usage = event.usage
+                    settle(call)
                     held, size = [], 0
-            out = encode(event)
-            if encoder.final is not None and keep is not None:
-                final, encoder.final = encoder.final, None
-                await keep(final)
-            yield out
+                    event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
+                elif call.usage is None and isinstance(event, TextDelta | ToolCallDelta):
+                    text = event.text if isinstance(event, TextDelta) else event.arguments
+                    held.append(text)
+                    size += len(text)
+                    if size > HOLD_CHARS:
+                        call.streamed_tokens += bpe.count("".join(held))
+                        held, size = [], 0
+                out.append(encode(event))
+                if encoder.final is not None and keep is not None:
+                    final, encoder.final = encoder.final, None
+                    await keep(final)
+            if batch.__class__ is LastEvents:
+                yield LastChunk(b"".join(out))  # nothing follows: sent with the body's end
+                return
+            if out:
+                yield b"".join(out)
     except GatewayError as exc:
         yield encode(StreamError(exc.status, exc.message, exc.kind))
     finally:
