@@ -4,11 +4,12 @@ Each commit in ``CHANGES`` is exported (``git archive``) into ``bench/.work/revi
 and started with this checkout's virtualenv and ``PYTHONPATH`` set to that tree. All revisions
 run in the same round against the same nginx upstream, interleaved, one worker each, with the
 same configuration (``configs.GAINS``): non-streamed Chat at c=16 (req/s and the server's CPU
-time per request, all its threads), streamed Chat and streamed Anthropic Messages at c=16, and
-Chat at c=1 for latency. Each revision's answers are checked first (bench/shapes.py). A
-change's gain is its median against the revision before it. Needs the repository's history (a
-clone, not an export); a commit it cannot find, or that does not start or answer, is reported
-as not measured, and the others are measured all the same.
+time per request, all its threads), streamed Chat, streamed Anthropic Messages and a translated
+stream (Anthropic Messages on an openai upstream) at c=16, and Chat at c=1 for latency. Each
+revision's answers are checked first (bench/shapes.py). A change's gain is its median against
+the revision before it. Needs the repository's history (a clone, not an export); a commit it
+cannot find, or that does not start or answer, is reported as not measured, and the others are
+measured all the same.
 
     python bench/gains.py [--rounds 3] [--seconds 4]      (run.py calls it as part of make bench)
 """
@@ -43,7 +44,8 @@ CHANGES = [
     ("408a16f", "stream path: head with first bytes, last chunk with the end, one task, text held"),
     ("41a56ce", "a deadline on every request head (uvicorn protocol timer; issue 15)"),
     ("a06c7b5", "stored responses by one upsert, attempts metric, held text at most 1 KiB"),
-    ("HEAD", "request lines written every 0.02 s (was 0.1 s: a pause of the loop, the p99)"),
+    ("0c1bdeb", "request lines written every 0.02 s (was 0.1 s: a pause of the loop, the p99)"),
+    ("HEAD", "translated streams: one body piece per upstream chunk, the last with the end"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -89,7 +91,7 @@ def export(commit: str) -> Path | None:
     return target
 
 
-MEASURED = ("chat", "chat-stream", "anthropic-stream")
+MEASURED = ("chat", "chat-stream", "anthropic-stream", "anthropic-on-openai-stream")
 
 
 def start(upstream: t.Target, slow: t.Target, commit: str) -> tuple[t.Target | None, str, str]:
@@ -111,7 +113,7 @@ def start(upstream: t.Target, slow: t.Target, commit: str) -> tuple[t.Target | N
 
 
 def expected_seconds(rounds: int, seconds: int) -> float:
-    per_run = 3 * seconds + max(1, seconds // 2) + 2
+    per_run = 4 * seconds + max(1, seconds // 2) + 2
     return len(CHANGES) * (15 + 3 + rounds * per_run)
 
 
@@ -123,6 +125,7 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
     missing: list[str] = []
     chat, c1 = BY_NAME["chat"], BY_NAME["chat-c1"]
     stream, anthropic = BY_NAME["chat-stream"], BY_NAME["anthropic-stream"]
+    translated = BY_NAME["anthropic-on-openai-stream"]
     try:
         for commit, label in CHANGES:
             target, sha, why = start(upstream, slow, commit)
@@ -141,6 +144,7 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
                 figures = load.run(target, chat, seconds)
                 streamed = load.run(target, stream, seconds)
                 messages = load.run(target, anthropic, seconds)
+                crossed = load.run(target, translated, seconds)
                 latency = load.run(target, c1, max(1, seconds // 2))
                 runs.append(
                     {
@@ -150,14 +154,18 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
                         "cpu_us": figures["cpu_us"],
                         "stream_rps": streamed["rps"],
                         "anthropic_stream_rps": messages["rps"],
+                        "translated_stream_rps": crossed["rps"],
                         "c1_p50_ms": latency["p50_ms"],
-                        "errors": figures["errors"] + streamed["errors"] + messages["errors"],
+                        "errors": sum(
+                            run["errors"] for run in (figures, streamed, messages, crossed)
+                        ),
                     }
                 )
                 print(
                     f"  gains {commit:8} chat {figures['rps']:6.0f} req/s "
                     f"{figures['cpu_us']:4.0f} µs/req  stream {streamed['rps']:6.0f}  "
-                    f"anthropic stream {messages['rps']:6.0f}  c1 p50 {latency['p50_ms']:.3f} ms",
+                    f"anthropic stream {messages['rps']:6.0f}  translated stream "
+                    f"{crossed['rps']:6.0f}  c1 p50 {latency['p50_ms']:.3f} ms",
                     flush=True,
                 )
         return {
