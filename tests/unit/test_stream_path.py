@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from patchbay.accounting import bpe
 from patchbay.asgi import coalescing
@@ -287,3 +289,29 @@ def test_a_translated_stream_writes_each_upstream_chunk_once() -> None:
     assert b'"Hel"' in pieces[0] and b'"lo"' in pieces[0]
     assert b'" there"' in pieces[1] and pieces[1].endswith(b'{"type":"message_stop"}\n\n')
     assert settled and settled[-1] == Usage(input_tokens=3, output_tokens=2)
+
+
+_SSE_LINES = st.sampled_from(
+    ["data: ", "data:", "event: ", "event:", ": ", "id: ", "", "data: [DONE]", "event: ping"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_SSE_LINES, st.text(max_size=12)), min_size=1, max_size=4))
+def test_sse_blocks_read_the_same_on_the_fast_path(lines: list[tuple[str, str]]) -> None:
+    """The one-data-line shapes are read by a fast path; any block reads as the general
+    line-by-line reader reads it."""
+    from patchbay.protocols.sse import SSEParser
+
+    block = "\n".join(prefix + text.replace("\n", " ").replace("\r", " ") for prefix, text in lines)
+    raw = block.encode()
+    assert SSEParser._parse(raw) == SSEParser._general(raw)
+
+
+def test_sse_fast_path_shapes() -> None:
+    from patchbay.protocols.sse import SSEEvent, SSEParser
+
+    assert SSEParser._parse(b'data: {"a":1}') == SSEEvent(None, '{"a":1}')
+    assert SSEParser._parse(b"event: ping\ndata: {}") == SSEEvent("ping", "{}")
+    assert SSEParser._parse(b"event: x\ndata: a\ndata: b") == SSEEvent("x", "a\nb")
+    assert SSEParser._parse(b": comment") is None

@@ -34,6 +34,19 @@ class SSEParser:
 
     @staticmethod
     def _parse(block: bytes) -> SSEEvent | None:
+        # the shapes every upstream sends: one data line, after at most one event line
+        if block.startswith(b"data: ") and b"\n" not in block:
+            return SSEEvent(None, block[6:].decode("utf-8", "replace"))
+        if block.startswith(b"event: "):
+            head, _, rest = block.partition(b"\n")
+            if rest.startswith(b"data: ") and b"\n" not in rest:
+                return SSEEvent(
+                    head[7:].decode("utf-8", "replace"), rest[6:].decode("utf-8", "replace")
+                )
+        return SSEParser._general(block)
+
+    @staticmethod
+    def _general(block: bytes) -> SSEEvent | None:
         name: str | None = None
         data: list[str] = []
         for raw in block.split(b"\n"):
