@@ -99,9 +99,13 @@ PATCHBAY = (
     + MORE_PROVIDERS
     + _models({**ROUTES, **MORE_ROUTES})
 )
-# what gains.py needs of every revision (Chat whole and streamed, Anthropic streamed): kinds and
-# fields older trees know too
-GAINS = '[server]\nlog_level = "info"\n' + PROVIDERS + _models(ROUTES)
+# what gains.py needs of every revision (Chat whole and streamed, Anthropic streamed, Anthropic
+# streamed on an openai upstream): kinds and fields older trees know too
+GAINS = (
+    '[server]\nlog_level = "info"\n'
+    + PROVIDERS
+    + _models({**ROUTES, "bench-a2o-stream": "bench-sse"})
+)
 
 
 def litellm(up: str, master_key: str) -> str:
