@@ -45,6 +45,9 @@ class Flow:
     async def drain(self) -> None:
         return None
 
+    def resume_reading(self) -> None:
+        return None
+
 
 def cycle(wire: Wire) -> coalescing.CoalescingCycle:
     from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
@@ -315,3 +318,30 @@ def test_sse_fast_path_shapes() -> None:
     assert SSEParser._parse(b"event: ping\ndata: {}") == SSEEvent("ping", "{}")
     assert SSEParser._parse(b"event: x\ndata: a\ndata: b") == SSEEvent("x", "a\nb")
     assert SSEParser._parse(b": comment") is None
+
+
+def test_a_buffered_body_is_read_without_a_timer_and_a_late_one_times_out() -> None:
+    from patchbay.asgi import receiving
+
+    async def run() -> None:
+        wire = Wire()
+        c = cycle(wire)
+        c.body, c.more_body = b'{"a":1}', False
+        assert not receiving.buffered(c.receive)  # nothing has arrived yet
+        c.message_event.set()  # what uvicorn's on_body does
+        assert receiving.buffered(c.receive)
+        loop = asyncio.get_running_loop()
+        message = await receiving.receive_by(c.receive, loop.time() - 1)  # past: no wait needed
+        assert message == {"type": "http.request", "body": b'{"a":1}', "more_body": False}
+
+        async def never() -> Any:
+            await asyncio.sleep(10)
+
+        assert not receiving.buffered(never)
+        try:
+            await receiving.receive_by(never, loop.time() + 0.05)
+        except TimeoutError:
+            return
+        raise AssertionError("a read that waits past its deadline times out")
+
+    asyncio.run(run())

@@ -8,6 +8,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from patchbay.asgi.receiving import receive_by
 from patchbay.errors import RequestTimedOut, RequestTooLarge
 from patchbay.protocols.envelopes import protocol_for_path, render
 
@@ -45,8 +46,7 @@ class BodyLimit:
             if deadline is None:
                 deadline = asyncio.get_running_loop().time() + timeout
             try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
+                message = await receive_by(receive, deadline)
             except TimeoutError:
                 raise RequestTimedOut(
                     f"the request body did not arrive within {timeout:g} s"

@@ -16,6 +16,7 @@ import orjson
 from starlette.types import Message, Receive, Scope
 
 from patchbay.api.http import pick_api_key
+from patchbay.asgi.receiving import receive_by
 from patchbay.errors import InvalidRequest, RequestTimedOut, RequestTooLarge
 
 if TYPE_CHECKING:
@@ -93,8 +94,7 @@ class Exchange:
         if self._deadline is None:
             self._deadline = asyncio.get_running_loop().time() + timeout
         try:
-            async with asyncio.timeout_at(self._deadline):
-                return await self._receive()
+            return await receive_by(self._receive, self._deadline)
         except TimeoutError:
             raise RequestTimedOut(f"the request body did not arrive within {timeout:g} s") from None
 
