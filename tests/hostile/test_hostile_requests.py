@@ -258,6 +258,29 @@ def test_an_idle_connection_that_never_sends_is_closed(served: tuple[GatewayProc
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408")
 
 
+def test_a_kept_alive_connection_left_idle_is_closed(served: tuple[GatewayProcess, str]) -> None:
+    """After an answer, a keep-alive connection that sends nothing more is closed once
+    uvicorn's keep-alive wait (5 s) is over; two requests in a row on it are both answered."""
+    gateway, key = served
+    body = orjson.dumps({"model": "echo", "messages": [{"role": "user", "content": "hi"}]})
+    request = (
+        f"POST {CHAT} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    sock = _raw(gateway)
+    answers = b""
+    for _ in range(2):
+        sock.sendall(request)
+        answers += _read_all(sock, 1)
+    assert answers.count(b"HTTP/1.1 200 OK") == 2, answers[:300]
+    started = time.monotonic()
+    rest = _read_all(sock, 9)  # returns when the server closes the connection
+    waited = time.monotonic() - started
+    sock.close()
+    assert rest == b""
+    assert 3.5 < waited < 7.5, waited  # the keep-alive wait, kept to within a second
+
+
 def test_the_server_still_answers_after_all_that(served: tuple[GatewayProcess, str]) -> None:
     gateway, key = served
     response = post(
