@@ -345,3 +345,51 @@ def test_a_buffered_body_is_read_without_a_timer_and_a_late_one_times_out() -> N
         raise AssertionError("a read that waits past its deadline times out")
 
     asyncio.run(run())
+
+
+def test_our_server_protocol_cancels_a_stream_whose_client_left() -> None:
+    """Under the server protocol, a stream waiting on its upstream learns of its client's
+    disconnect from the protocol (no watcher task): its source is closed at once."""
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from patchbay.asgi.coalescing import CoalescingProtocol
+    from patchbay.asgi.sse import SSEResponse
+
+    closed: list[bool] = []
+    tasks: list[int] = []
+
+    async def body() -> Any:
+        try:
+            yield b"data: 1\n\n"
+            await asyncio.sleep(10)  # an upstream that takes its time
+            yield b"data: 2\n\n"
+        finally:
+            closed.append(True)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        tasks.append(len(asyncio.all_tasks()))
+        await SSEResponse(body())(scope, receive, send)
+
+    async def run() -> Wire:
+        config = Config(app=app, lifespan="off", log_config=None)
+        protocol = CoalescingProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+        wire = Wire()
+        protocol.connection_made(wire)  # type: ignore[arg-type]
+        protocol.data_received(b"POST /s HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            if wire.writes:
+                break
+        running = len(asyncio.all_tasks())
+        assert running == tasks[0], "a stream runs in its request's task alone"
+        protocol.connection_lost(None)
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if closed:
+                break
+        return wire
+
+    wire = asyncio.run(asyncio.wait_for(run(), 5))
+    assert closed == [True]
+    assert b"data: 1" in b"".join(wire.writes) and b"data: 2" not in b"".join(wire.writes)

@@ -6,7 +6,9 @@ the body in a second write: two ``send`` system calls (and two wake-ups of the c
 every whole answer. Here the head is held until the first ``http.response.body`` message and
 both go out in one write, as aiohttp's server does; a stream's head goes out with its first
 chunk when that comes within ``STREAM_HEAD_WAIT_S``. Nothing else changes: the head is
-rendered by uvicorn's own code, into a buffer.
+rendered by uvicorn's own code, into a buffer. A cycle's ``on_gone`` is called when its client
+leaves before the answer is complete (a stream uses it to stop at once, without a task of its
+own waiting on ``receive``).
 
 ``serve`` passes ``CoalescingProtocol`` to uvicorn as its ``http`` protocol class.
 """
@@ -14,6 +16,7 @@ rendered by uvicorn's own code, into a buffer.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -54,6 +57,7 @@ class CoalescingCycle(RequestResponseCycle):
     held: Any = None  # the http.response.start message not written yet
     timer: asyncio.TimerHandle | None = None
     heading: asyncio.Future[None] | None = None
+    on_gone: Callable[[], None] | None = None  # called once if the client leaves mid-answer
 
     async def send(self, message: Any) -> None:
         if message["type"] == "http.response.start" and not self.response_started:
@@ -101,6 +105,15 @@ def _sized(start: Any) -> bool:
 
 
 class CoalescingProtocol(HttpToolsProtocol):
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        super().connection_lost(exc)
+        if cycle is not None and cycle.disconnected:  # uvicorn's mark: left mid-answer
+            gone = getattr(cycle, "on_gone", None)
+            if gone is not None:
+                cycle.on_gone = None  # type: ignore[attr-defined]
+                gone()
+
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         cycle = self.cycle

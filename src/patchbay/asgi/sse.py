@@ -2,9 +2,10 @@
 
 The body iterator is closed on every exit — normal end, client disconnect, server shutdown — so
 the code producing the stream (metering included) runs its ``finally`` promptly instead of
-whenever the garbage collector gets to it. The stream runs in the request's own task; one
-watcher task notices a client disconnect while the stream waits on its upstream, not only at
-the next write, and cancels it.
+whenever the garbage collector gets to it. The stream runs in the request's own task, which a
+client disconnect cancels even while the stream waits on its upstream, not only at the next
+write: our server protocol calls the cycle's ``on_gone`` (``asgi.coalescing``); under any other
+server a watcher task waits on ``receive`` for it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 from starlette.types import Receive, Scope, Send
+
+from patchbay.asgi.coalescing import CoalescingCycle
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -49,7 +52,15 @@ class SSEResponse:
         task = asyncio.current_task()
         assert task is not None
         self._done = False
-        watcher = asyncio.ensure_future(self._watch(receive, task))
+        cycle = getattr(receive, "__self__", None)
+        watcher: asyncio.Future[None] | None = None
+        if isinstance(cycle, CoalescingCycle):  # the server tells of a client gone: no watcher
+            if cycle.disconnected:
+                self._left(task)
+            else:
+                cycle.on_gone = lambda: self._left(task)
+        else:
+            watcher = asyncio.ensure_future(self._watch(receive, task))
         try:
             await self._stream(send)
         except asyncio.CancelledError:
@@ -60,7 +71,10 @@ class SSEResponse:
             pass  # the client's connection broke mid-write
         finally:
             self._done = True
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
+            elif isinstance(cycle, CoalescingCycle):
+                cycle.on_gone = None
             await self.body.aclose()
 
     async def _stream(self, send: Send) -> None:
@@ -73,13 +87,17 @@ class SSEResponse:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _watch(self, receive: Receive, task: asyncio.Task[object]) -> None:
-        """Cancel the streaming task when the client disconnects (noticed while the stream
+    def _left(self, task: asyncio.Task[object]) -> None:
+        """The client disconnected: the streaming task is cancelled (noticed while the stream
         waits on its upstream, not only at the next write)."""
+        if not self._done:
+            self._gone = True
+            task.cancel()
+
+    async def _watch(self, receive: Receive, task: asyncio.Task[object]) -> None:
+        """Under a server other than ours: learn of a disconnect by waiting on ``receive``."""
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                if not self._done:
-                    self._gone = True
-                    task.cancel()
+                self._left(task)
                 return
