@@ -45,7 +45,10 @@ CHANGES = [
     ("41a56ce", "a deadline on every request head (uvicorn protocol timer; issue 15)"),
     ("a06c7b5", "stored responses by one upsert, attempts metric, held text at most 1 KiB"),
     ("0c1bdeb", "request lines written every 0.02 s (was 0.1 s: a pause of the loop, the p99)"),
-    ("HEAD", "translated streams: one body piece per upstream chunk, the last with the end"),
+    ("178a99f", "translated streams: one body piece per upstream chunk, the last with the end"),
+    ("8b955b6", "SSE reader: a one-data-line block read without the line-by-line loop"),
+    ("eae3d38", "request body reads arm no timer when uvicorn already holds the body"),
+    ("HEAD", "a stream learns of its client leaving from the server protocol: no watcher task"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
