@@ -393,3 +393,20 @@ def test_our_server_protocol_cancels_a_stream_whose_client_left() -> None:
     wire = asyncio.run(asyncio.wait_for(run(), 5))
     assert closed == [True]
     assert b"data: 1" in b"".join(wire.writes) and b"data: 2" not in b"".join(wire.writes)
+
+
+def test_a_crlf_split_between_chunks_is_one_line_end() -> None:
+    from patchbay.protocols.sse import SSEEvent, SSEParser
+
+    parser = SSEParser()
+    assert parser.feed(b"event: x\r\ndata: a\r") == []
+    assert parser.feed(b"\ndata: b\r\n\r") == []
+    assert parser.feed(b"\n") == [SSEEvent("x", "a\nb")]
+    assert parser.feed(b"data: c\r\r") == []  # CR line ends: the event ends with the next byte
+    assert parser.close() == [SSEEvent(None, "c")]
+    whole = SSEParser()
+    raw = b"data: 1\r\n\r\ndata: 2\r\n\r\n"
+    assert [e for i in range(len(raw)) for e in whole.feed(raw[i : i + 1])] == [
+        SSEEvent(None, "1"),
+        SSEEvent(None, "2"),
+    ]

@@ -21,10 +21,14 @@ class SSEParser:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self._buffer += chunk
-        if b"\r" in self._buffer:
-            self._buffer = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *blocks, self._buffer = self._buffer.split(b"\n\n")
+        buffer = self._buffer + chunk
+        held = b""
+        if b"\r" in buffer:
+            if buffer.endswith(b"\r"):  # a CRLF may be split between chunks: one line end
+                buffer, held = buffer[:-1], b"\r"
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *blocks, rest = buffer.split(b"\n\n")
+        self._buffer = rest + held
         return [e for e in (self._parse(b) for b in blocks) if e is not None]
 
     def close(self) -> list[SSEEvent]:
