@@ -216,18 +216,20 @@ def test_a_streams_last_chunk_carries_the_end_of_the_body() -> None:
     assert sent[-1]["body"] == b"data: [DONE]\n\n"
 
 
+async def slow_source(closed: list[bool]) -> Any:
+    """A stream's source whose upstream takes its time after the first chunk; notes its close."""
+    try:
+        yield b"data: 1\n\n"
+        await asyncio.sleep(10)
+        yield b"data: 2\n\n"
+    finally:
+        closed.append(True)
+
+
 def test_a_client_gone_mid_stream_closes_the_source() -> None:
     from patchbay.asgi.sse import SSEResponse
 
     closed: list[bool] = []
-
-    async def body() -> Any:
-        try:
-            yield b"data: 1\n\n"
-            await asyncio.sleep(10)  # an upstream that takes its time
-            yield b"data: 2\n\n"
-        finally:
-            closed.append(True)
 
     async def run() -> list[dict[str, Any]]:
         sent: list[dict[str, Any]] = []
@@ -239,7 +241,7 @@ def test_a_client_gone_mid_stream_closes_the_source() -> None:
             await asyncio.sleep(0.05)
             return {"type": "http.disconnect"}
 
-        await asyncio.wait_for(SSEResponse(body())({"type": "http"}, receive, send), 2)
+        await asyncio.wait_for(SSEResponse(slow_source(closed))({"type": "http"}, receive, send), 2)
         return sent
 
     sent = asyncio.run(run())
@@ -359,17 +361,9 @@ def test_our_server_protocol_cancels_a_stream_whose_client_left() -> None:
     closed: list[bool] = []
     tasks: list[int] = []
 
-    async def body() -> Any:
-        try:
-            yield b"data: 1\n\n"
-            await asyncio.sleep(10)  # an upstream that takes its time
-            yield b"data: 2\n\n"
-        finally:
-            closed.append(True)
-
     async def app(scope: Any, receive: Any, send: Any) -> None:
         tasks.append(len(asyncio.all_tasks()))
-        await SSEResponse(body())(scope, receive, send)
+        await SSEResponse(slow_source(closed))(scope, receive, send)
 
     async def run() -> Wire:
         config = Config(app=app, lifespan="off", log_config=None)
