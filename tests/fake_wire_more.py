@@ -80,9 +80,13 @@ def responses_body(body: dict[str, Any], answer: Answer) -> dict[str, Any]:
 
 def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
     final = responses_body(body, answer)
+
+    def named(data: dict[str, Any]) -> bytes:  # as OpenAI sends them: each event named
+        return sse(data, data["type"])
+
     seq = iter(range(1000))
     out = [
-        sse(
+        named(
             {
                 "type": "response.created",
                 "sequence_number": next(seq),
@@ -93,7 +97,7 @@ def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
     item = final["output"][0]
     if answer.call_name:
         out.append(
-            sse(
+            named(
                 {
                     "type": "response.output_item.added",
                     "sequence_number": next(seq),
@@ -105,7 +109,7 @@ def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
         args = answer.call_args
         for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
             out.append(
-                sse(
+                named(
                     {
                         "type": "response.function_call_arguments.delta",
                         "sequence_number": next(seq),
@@ -117,7 +121,7 @@ def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
             )
     else:
         out.append(
-            sse(
+            named(
                 {
                     "type": "response.output_item.added",
                     "sequence_number": next(seq),
@@ -128,7 +132,7 @@ def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
         )
         for i, word in enumerate(answer.words):
             out.append(
-                sse(
+                named(
                     {
                         "type": "response.output_text.delta",
                         "sequence_number": next(seq),
@@ -140,7 +144,7 @@ def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
                 )
             )
     out.append(
-        sse(
+        named(
             {
                 "type": "response.output_item.done",
                 "sequence_number": next(seq),
@@ -150,7 +154,7 @@ def responses_chunks(body: dict[str, Any], answer: Answer) -> list[bytes]:
         )
     )
     kind = "response.incomplete" if answer.truncated else "response.completed"
-    return [*out, sse({"type": kind, "sequence_number": next(seq), "response": final})]
+    return [*out, named({"type": kind, "sequence_number": next(seq), "response": final})]
 
 
 # ---------- Anthropic Messages

@@ -152,6 +152,9 @@ def test_responses_forwards_unknown_fields_items_and_tools(
             events = list(result)  # type: ignore[arg-type]
             assert events[-1].type == "response.completed"
             text = events[-1].response.output_text
+            # the final event was found by its name (OpenAI names each event) and charged
+            usage: Any = events[-1].response.usage
+            assert (usage.model_extra or {}).get("cost_points", 0) > 0, usage
         else:
             text = result.output_text  # type: ignore[union-attr]
         assert text == "You said: hello"

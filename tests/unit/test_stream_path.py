@@ -404,3 +404,28 @@ def test_a_crlf_split_between_chunks_is_one_line_end() -> None:
         SSEEvent(None, "1"),
         SSEEvent(None, "2"),
     ]
+
+
+def test_a_responses_stream_is_charged_with_or_without_event_names() -> None:
+    """OpenAI names every Responses event (``event: response.completed``); other servers send
+    data lines only. Either way the final event is found, charged, and its cost added."""
+    from patchbay.providers.native.openai_responses import ResponsesRelay
+
+    usage = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
+    events = [
+        {"type": "response.created", "response": {"id": "resp_1", "model": "up"}},
+        {"type": "response.output_text.delta", "delta": "hi"},
+        {"type": "response.completed", "response": {"id": "resp_1", "model": "up", "usage": usage}},
+    ]
+    for named in (True, False):
+        tally = Tally()
+        relay = ResponsesRelay(tally, "m", "up")
+        sent = b""
+        for event in events:
+            head = b"event: " + str(event["type"]).encode() + b"\n" if named else b""
+            sent += relay.feed(head + b"data: " + orjson.dumps(event) + b"\n\n")
+        assert tally.reported == [Usage(input_tokens=3, output_tokens=2)], named
+        assert relay.response_id == "resp_1"
+        final = orjson.loads(sent.rsplit(b"data: ", 1)[1])
+        assert final["response"]["usage"]["cost_points"] == 10
+        assert final["response"]["model"] == "m"

@@ -19,7 +19,8 @@ from patchbay.providers.base import HTTPAdapter, Outbound, Tally
 from patchbay.providers.native.relay import SSERelay, event_data, loads, renames
 from patchbay.providers.openai_responses import usage_of
 
-FINAL = (b'"response.completed"', b'"response.incomplete"')
+FINAL_NAMES = (b"response.completed", b"response.incomplete")
+FINAL = tuple(b'"' + name + b'"' for name in FINAL_NAMES)
 
 
 def answer_text(response: dict[str, Any]) -> str:
@@ -50,12 +51,19 @@ class ResponsesRelay(SSERelay):
         if payload is None:
             return event + b"\n\n"
         newline = event.find(b"\n")
-        head = event[:newline] if event.startswith(b"event:") and newline > 0 else payload[:120]
-        if any(marker in head for marker in FINAL):
+        if event.startswith(b"event:") and newline > 0:  # as OpenAI sends them: by name
+            name = event[6:newline].strip()
+            final, delta = name in FINAL_NAMES, name.endswith(b".delta")
+            created = name == b"response.created"
+        else:  # data-only events: the type is among the payload's first bytes
+            head = payload[:120]
+            final = any(marker in head for marker in FINAL)
+            delta, created = b'.delta"' in head, b'"response.created"' in head
+        if final:
             return self._final(event, payload)
-        if b'.delta"' in head:
+        if delta:
             self.hold(payload)
-        elif b'"response.created"' in head:
+        elif created:
             self._remember_id(payload)
         for old, new in self.renames:
             event = event.replace(old, new)
