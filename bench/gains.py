@@ -48,7 +48,7 @@ CHANGES = [
     ("178a99f", "translated streams: one body piece per upstream chunk, the last with the end"),
     ("8b955b6", "SSE reader: a one-data-line block read without the line-by-line loop"),
     ("eae3d38", "request body reads arm no timer when uvicorn already holds the body"),
-    ("HEAD", "a stream learns of its client leaving from the server protocol: no watcher task"),
+    ("a4f5f05", "a stream learns of its client leaving from the server protocol: no watcher task"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
