@@ -394,14 +394,15 @@ def test_get_request_with_an_empty_body(run: Any) -> None:
     assert second.connection == first.connection
 
 
-def test_callers_user_agent_is_sent_instead_of_patchbays(run: Any) -> None:
+@pytest.mark.parametrize("name", ["user-agent", "User-Agent"])
+def test_callers_user_agent_is_sent_instead_of_patchbays(run: Any, name: str) -> None:
     async def main() -> Any:
         async with Server(each(ok)) as server, upstream() as client:
-            await post(client, server.url(), headers={"user-agent": "acme-sdk/1.2"})
+            await post(client, server.url(), headers={name: "acme-sdk/1.2"})
             return server.requests
 
     [request] = run(main())
-    assert request.values("user-agent") == ["acme-sdk/1.2"]
+    assert request.values("user-agent") == ["acme-sdk/1.2"]  # once, whatever its case
 
 
 def test_no_cookie_is_sent_back_after_set_cookie(run: Any) -> None:

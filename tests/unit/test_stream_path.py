@@ -258,7 +258,7 @@ def test_a_translated_stream_writes_each_upstream_chunk_once() -> None:
     from patchbay.protocols.anthropic_messages.stream import StreamEncoder
     from patchbay.providers.openai_chat import OpenAIChatAdapter
     from patchbay.proxy.translated import encode_events
-    from patchbay.upstream.client import UpstreamStream
+    from patchbay.upstream.answers import UpstreamStream
 
     first = b"data: " + orjson.dumps({
         "id": "c1", "object": "chat.completion.chunk", "model": "m", "created": 1,

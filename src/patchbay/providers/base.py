@@ -27,7 +27,7 @@ from patchbay.domain.requests import ChatRequest
 from patchbay.domain.responses import ChatResponse
 from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError, UpstreamError
-from patchbay.upstream.client import Timeouts, UpstreamResponse, UpstreamStream
+from patchbay.upstream.answers import Timeouts, UpstreamResponse, UpstreamStream
 from patchbay.upstream.errors import error_for_status, is_retryable
 
 MAX_ERROR_CHARS = 500

@@ -29,7 +29,7 @@ from patchbay.providers.base import (
     scrub,
 )
 from patchbay.proxy.inbound import Inbound, Keep
-from patchbay.upstream.client import UpstreamResponse, UpstreamStream
+from patchbay.upstream.answers import UpstreamResponse, UpstreamStream
 
 Settle = Callable[[Call], None]
 

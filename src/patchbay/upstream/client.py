@@ -10,11 +10,9 @@ never its address or key.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import logging
-import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -22,43 +20,20 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from patchbay.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
+from patchbay.upstream import http1, lean
+from patchbay.upstream.answers import (
+    Body,
+    Timeouts,
+    UpstreamResponse,
+    UpstreamStream,
+    retry_after,
+    timeouts,
+)
 from patchbay.upstream.guard import GuardedResolver, RefusedAddress, literal_host, refused
+from patchbay.upstream.pool import Pool
 
 log = logging.getLogger("patchbay.upstream")
 USER_AGENT = "patchbay"
-# a request body: bytes, or an async iterable of chunks streamed as they come (uploads read
-# from a spool; aiohttp sends it chunked, or with the Content-Length given in the headers)
-Body = bytes | AsyncIterable[bytes]
-
-
-@dataclass(slots=True)
-class UpstreamResponse:
-    """A whole upstream answer: its status, body and content type."""
-
-    status: int
-    body: bytes
-    content_type: str
-    retry_after: float | None = None  # seconds, from a refusal's Retry-After header
-
-
-@dataclass(slots=True)
-class UpstreamStream:
-    """A streamed upstream answer: the head, then the body's chunks as they arrive.
-
-    ``body`` holds the whole body of a refusal (status >= 400), whose ``chunks`` are empty.
-    ``aclose`` releases the connection; it is safe to call more than once.
-    """
-
-    status: int
-    content_type: str
-    body: bytes
-    chunks: AsyncGenerator[bytes, None]
-    retry_after: float | None = None
-    # True once the whole body has arrived: the chunk just read was the last one
-    at_eof: Callable[[], bool] = lambda: False
-
-    async def aclose(self) -> None:
-        await self.chunks.aclose()
 
 
 @dataclass(slots=True)
@@ -83,16 +58,6 @@ def _session(limit: int, resolver: Any = None) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
 
-Timeouts = tuple[float, float, float, float]  # connect, first byte, idle gap, total
-
-
-def timeouts(spec: float | Timeouts) -> Timeouts:
-    """A provider's timeouts; a bare ``timeout_s`` gives SPEC §6's defaults."""
-    if isinstance(spec, tuple):
-        return spec
-    return (min(10.0, spec), spec, spec, spec)
-
-
 @functools.lru_cache(maxsize=256)
 def _timeout(spec: float | Timeouts, streaming: bool) -> aiohttp.ClientTimeout:
     """aiohttp's own timers: a whole call is bounded by ``total`` and waits at most the first
@@ -106,8 +71,9 @@ def _timeout(spec: float | Timeouts, streaming: bool) -> aiohttp.ClientTimeout:
 
 
 def _headers(headers: dict[str, str]) -> dict[str, str]:
-    if "user-agent" not in headers:
-        headers["user-agent"] = USER_AGENT
+    """The caller's headers, with our ``User-Agent`` unless it gave one (in any case)."""
+    if "user-agent" not in headers and not any(k.lower() == "user-agent" for k in headers):
+        headers = {**headers, "user-agent": USER_AGENT}
     return headers
 
 
@@ -119,11 +85,21 @@ class UpstreamClient:
         self._session = _session(limit)
         self._guarded = self._session if allow_private else _session(limit, GuardedResolver())
         self._allow_private = allow_private
+        self._wire = Pool(limit)
 
     async def aclose(self) -> None:
+        self._wire.close()
         await self._session.close()
         if self._guarded is not self._session:
             await self._guarded.close()
+
+    def _wire_target(self, url: str, body: Body, guarded: bool, method: str) -> http1.Target | None:
+        """Where a call goes on the lean client (``http1``), or ``None`` for aiohttp."""
+        if guarded and not self._allow_private:
+            return None
+        if not isinstance(body, bytes) or method == "HEAD":
+            return None
+        return http1.target(url)
 
     def _pick(self, url: str, guarded: bool) -> aiohttp.ClientSession:
         if not guarded or self._allow_private:
@@ -144,6 +120,14 @@ class UpstreamClient:
         guarded: bool = False,
         method: str = "POST",
     ) -> UpstreamResponse:
+        where = self._wire_target(url, body, guarded, method)
+        if where is not None:
+            try:
+                return await lean.post(
+                    self._wire, where, cast(bytes, body), headers, timeout_s, method
+                )
+            except BaseException as exc:
+                raise map_exception(provider, exc) from None
         session = self._pick(url, guarded)
         try:
             async with session.request(
@@ -173,6 +157,20 @@ class UpstreamClient:
     ) -> UpstreamStream:
         """Send the request and wait for the response head. A refusal (status >= 400) comes
         with its whole body read; otherwise ``chunks`` yields the body as it arrives."""
+        where = self._wire_target(url, body, guarded, method)
+        if where is not None:
+            try:
+                return await lean.stream(
+                    provider,
+                    self._wire,
+                    where,
+                    cast(bytes, body),
+                    headers,
+                    timeout_s,
+                    method,
+                )
+            except BaseException as exc:
+                raise map_exception(provider, exc) from None
         chunks = self._stream(provider, url, body, headers, timeout_s, guarded, method)
         try:
             head = await anext(chunks)
@@ -231,27 +229,15 @@ class UpstreamClient:
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    """A refusal's ``Retry-After`` in seconds (delta-seconds or an HTTP date)."""
-    if response.status < 400:
-        return None
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return retry_after(response.status, response.headers.get("retry-after") or "")
 
 
 def map_exception(provider: str, exc: BaseException) -> BaseException:
     """Translate a transport exception into the gateway's tree (others pass through)."""
     if isinstance(exc, GatewayError | asyncio.CancelledError | KeyboardInterrupt | SystemExit):
         return exc
+    if isinstance(exc, http1.WireError):
+        return lean.wire_error(provider, exc)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return UpstreamTimeout(f"upstream '{provider}' did not answer in time")
     if isinstance(exc, aiohttp.InvalidURL):

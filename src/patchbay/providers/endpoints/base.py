@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from patchbay.catalog.entries import RouteEntry
 from patchbay.domain.usage import Usage
 from patchbay.providers.endpoints.multipart import Form
-from patchbay.upstream.client import Body, Timeouts, UpstreamResponse, UpstreamStream
+from patchbay.upstream.answers import Body, Timeouts, UpstreamResponse, UpstreamStream
 
 # endpoint family → its path under the OpenAI base URL
 PATHS = {

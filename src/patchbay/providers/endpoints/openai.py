@@ -18,7 +18,7 @@ from patchbay.providers.base import parse_json_object, refusal, relayed_as_sent,
 from patchbay.providers.endpoints.base import Answer, EndpointRequest, EndpointTransport
 from patchbay.providers.endpoints.multipart import encode_form
 from patchbay.providers.openai_chat import auth_headers
-from patchbay.upstream.client import Body
+from patchbay.upstream.answers import Body
 
 STREAMED = frozenset({"speech"})  # binary answers, relayed as they come
 
