@@ -49,6 +49,7 @@ CHANGES = [
     ("8b955b6", "SSE reader: a one-data-line block read without the line-by-line loop"),
     ("eae3d38", "request body reads arm no timer when uvicorn already holds the body"),
     ("a4f5f05", "a stream learns of its client leaving from the server protocol: no watcher task"),
+    ("02c9130", "upstream calls on our own kept-alive HTTP/1.1 connections (httptools)"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
