@@ -313,6 +313,16 @@ def test_sse_blocks_read_the_same_on_the_fast_path(lines: list[tuple[str, str]])
     assert SSEParser._parse(raw) == SSEParser._general(raw)
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_SSE_LINES, st.text(max_size=12)), min_size=1, max_size=4))
+def test_relay_event_data_reads_the_same_on_its_fast_paths(lines: list[tuple[str, str]]) -> None:
+    from patchbay.providers.native.relay import all_data, event_data
+
+    block = "\n".join(prefix + text.replace("\n", " ").replace("\r", " ") for prefix, text in lines)
+    raw = block.encode()
+    assert event_data(raw) == all_data(raw)
+
+
 def test_sse_fast_path_shapes() -> None:
     from patchbay.protocols.sse import SSEEvent, SSEParser
 

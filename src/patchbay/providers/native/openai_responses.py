@@ -43,7 +43,7 @@ class ResponsesRelay(SSERelay):
         self.model = model
         self.renames = renames(upstream_model, model)
         self.events = 0
-        self.response_id = ""
+        self.created = b""  # the response.created payload: its id is read only if needed
 
     def event(self, event: bytes) -> bytes:
         self.events += 1
@@ -64,7 +64,7 @@ class ResponsesRelay(SSERelay):
         if delta:
             self.hold(payload)
         elif created:
-            self._remember_id(payload)
+            self.created = payload
         for old, new in self.renames:
             event = event.replace(old, new)
         return event + b"\n\n"
@@ -74,11 +74,15 @@ class ResponsesRelay(SSERelay):
         delta = data.get("delta") if isinstance(data, dict) else None
         return delta if isinstance(delta, str) else ""
 
-    def _remember_id(self, payload: bytes) -> None:
+    @property
+    def response_id(self) -> str:
+        """The id the upstream gave the response, from its ``response.created`` event."""
+        if not self.created:
+            return ""
         try:
-            self.response_id = str((orjson.loads(payload).get("response") or {}).get("id") or "")
+            return str((orjson.loads(self.created).get("response") or {}).get("id") or "")
         except (orjson.JSONDecodeError, AttributeError):
-            return
+            return ""
 
     def _final(self, event: bytes, payload: bytes) -> bytes:
         try:

@@ -39,8 +39,19 @@ def loads(payload: bytes) -> Any:
 
 def event_data(event: bytes) -> bytes | None:
     """The ``data:`` payload of one SSE event (its lines joined), or ``None`` if it has none."""
-    if event.startswith(b"data:") and b"\n" not in event:
-        return event[5:].strip()
+    if event.startswith(b"data:"):
+        if b"\n" not in event:
+            return event[5:].strip()
+    elif event.startswith(b"event:"):  # a name, then one data line: as most upstreams send
+        newline = event.find(b"\n")
+        if newline > 0 and event.startswith(b"data:", newline + 1):
+            if event.find(b"\n", newline + 1) < 0:
+                return event[newline + 6 :].strip()
+    return all_data(event)
+
+
+def all_data(event: bytes) -> bytes | None:
+    """``event_data`` line by line, whatever the event's shape."""
     lines = [line[5:].strip() for line in event.split(b"\n") if line.startswith(b"data:")]
     return b"\n".join(lines) if lines else None
 
