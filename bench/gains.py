@@ -50,6 +50,7 @@ CHANGES = [
     ("eae3d38", "request body reads arm no timer when uvicorn already holds the body"),
     ("a4f5f05", "a stream learns of its client leaving from the server protocol: no watcher task"),
     ("02c9130", "upstream calls on our own kept-alive HTTP/1.1 connections (httptools)"),
+    ("ce1b333", "relays read a named one-line event directly; ids without a system call"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
