@@ -1,6 +1,8 @@
 """Pooled HTTP client for upstream calls, with the gateway's timeouts and error mapping.
 
-One ``aiohttp.ClientSession`` (keep-alive pool) is owned by the application lifespan. Timeouts
+Calls whose body is in memory go on the lean HTTP/1.1 client (``lean``: our own kept-alive
+connections); streamed uploads, ``HEAD``, URLs with credentials and guarded calls go on one
+``aiohttp.ClientSession`` (keep-alive pool). Both are owned by the application lifespan. Timeouts
 follow SPEC §6: connecting is bounded by ``min(10, timeout_s)``; ``timeout_s`` bounds a whole
 non-streaming call and the longest silence between two chunks of a stream. Transport faults
 become ``UpstreamError`` (502) or ``UpstreamTimeout`` (504) whose messages name the provider,
@@ -72,7 +74,7 @@ def _timeout(spec: float | Timeouts, streaming: bool) -> aiohttp.ClientTimeout:
 
 def _headers(headers: dict[str, str]) -> dict[str, str]:
     """The caller's headers, with our ``User-Agent`` unless it gave one (in any case)."""
-    if "user-agent" not in headers and not any(k.lower() == "user-agent" for k in headers):
+    if not any(k.lower() == "user-agent" for k in headers):
         headers = {**headers, "user-agent": USER_AGENT}
     return headers
 

@@ -205,12 +205,6 @@ class Connection(asyncio.Protocol):
             return
         self.fail(Disconnected("the upstream closed the connection mid-answer"))
 
-    def pause_writing(self) -> None:  # the request body is written whole; nothing to pause
-        pass
-
-    def resume_writing(self) -> None:
-        pass
-
     # -- httptools callbacks --------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:

@@ -1,5 +1,6 @@
 """Kept-alive upstream connections per origin (scheme, host, port), and the calls made on
-them: at most ``limit`` open at once, idle ones closed after ``keepalive_s``; a kept
+them: at most ``limit`` open at once (an idle one is closed to make room), none reused after
+``keepalive_s`` idle (it is closed when next found); a kept
 connection found closed by the server is replaced, and a call that got nothing back on a
 reused connection is sent once more on a fresh one (the server closed it as the call went
 out)."""
