@@ -24,6 +24,11 @@ DELTA_FIELDS = ("text", "partial_json", "thinking")
 
 
 class AnthropicRelay(SSERelay):
+    # the two events with usage (message_start also carries the model)
+    marks = (b'"message_start"', b'"message_delta"')
+    text_marks = (b'"content_block_delta"',)
+    rename_runs = False
+
     def __init__(self, tally: Tally, model: str, upstream_model: str) -> None:
         super().__init__()
         self.tally = tally

@@ -22,6 +22,10 @@ DONE = b"data: [DONE]\n\n"
 
 
 class ChatRelay(SSERelay):
+    # usage that is not null, and the end: every other chunk is renamed and held as it came
+    marks = (b'"usage"', b"[DONE]")
+    text_marks = (b'"content"', b'"arguments"')
+
     def __init__(self, tally: Tally, model: str, upstream_model: str, include_usage: bool):
         super().__init__()
         self.tally = tally
@@ -29,6 +33,9 @@ class ChatRelay(SSERelay):
         self.include_usage = include_usage
         self.renames = renames(upstream_model, model)
         self.pending: Usage | None = None
+
+    def plain_at(self, whole: bytes, after: int) -> bool:
+        return whole.startswith(b":null", after) or whole.startswith(b": null", after)
 
     def event(self, event: bytes) -> bytes:
         if not event.startswith(b"data:"):

@@ -37,6 +37,10 @@ def answer_text(response: dict[str, Any]) -> str:
 
 
 class ResponsesRelay(SSERelay):
+    # the final event (re-encoded with the cost) and response.created (its id kept)
+    marks = (*FINAL_NAMES, b"response.created")
+    text_marks = (b'.delta"', b".delta\n")
+
     def __init__(self, tally: Tally, model: str, upstream_model: str) -> None:
         super().__init__()
         self.tally = tally
@@ -68,6 +72,10 @@ class ResponsesRelay(SSERelay):
         for old, new in self.renames:
             event = event.replace(old, new)
         return event + b"\n\n"
+
+    def run(self, events: bytes) -> bytes:
+        self.events += events.count(b"\n\n")
+        return super().run(events)
 
     def text_of(self, payload: bytes) -> str:
         data = loads(payload)

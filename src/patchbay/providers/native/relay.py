@@ -5,10 +5,20 @@ Counting a stream's text (a JSON parse and a BPE pass per delta) is only needed 
 stream ends without the upstream's usage — a cut stream, or an upstream that reports none —
 so a relay holds the raw payloads that carry text (at most ``HOLD_BYTES`` per stream, counted
 and dropped whenever that fills) and drops them once the usage is reported; ``drain`` counts
-what is left when the stream ends without it."""
+what is left when the stream ends without it.
+
+Most of a stream's events need nothing but the model renamed and, if they carry text, holding.
+A relay that names the events which need their own look (``marks``: bytes of which one is
+somewhere in every such event, and may be in others) has the events between them handled as one
+run of bytes — renamed, held whole if it has text — instead of one by one, in order. The held
+size is checked once a whole piece is read, so text that the piece's own usage report makes
+needless is not counted. What reaches the client is the same bytes either way (up to a rename
+in a comment line, which a run renames too)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -56,25 +66,38 @@ def all_data(event: bytes) -> bytes | None:
     return b"\n".join(lines) if lines else None
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Held events, as they came (SSE text, each event followed by a blank line)."""
+
+    events: bytes
+
+
 class SSERelay:
     """Splits the upstream's bytes into SSE events (CRLF or LF, cut anywhere) and hands each
-    to ``event``; subclasses read usage there and return the bytes to send."""
+    to ``event`` — or only the notable ones, the others as runs to ``run``; subclasses read
+    usage there and return the bytes to send."""
 
     final: dict[str, Any] | None = None
     tally: Tally
+    renames: Sequence[tuple[bytes, bytes]] = ()
+    marks: tuple[bytes, ...] = ()  # in every notable event; none: every event to ``event``
+    text_marks: tuple[bytes, ...] = ()  # a run is held when one of these is in it
+    rename_runs = True  # whether ``renames`` apply to every event, or only in ``event``
 
     def __init__(self) -> None:
         self.buffer = b""
-        self.held: list[bytes] = []
+        self.held: list[bytes | Run] = []
         self.held_bytes = 0
         self.settled = False
 
-    def hold(self, payload: bytes) -> None:
-        """Keep an event's payload whose text counts only if the usage never arrives."""
+    def hold(self, payload: bytes | Run) -> None:
+        """Keep an event's payload (or a run of events) whose text counts only if the usage
+        never arrives."""
         if self.settled:
             return
         self.held.append(payload)
-        self.held_bytes += len(payload)
+        self.held_bytes += len(payload.events if isinstance(payload, Run) else payload)
         if self.held_bytes > HOLD_BYTES:
             self.drain()
 
@@ -82,13 +105,20 @@ class SSERelay:
         """Count the text held back (the stream ends, or was cut, without usage)."""
         held, self.held, self.held_bytes = self.held, [], 0
         if held and not self.settled:
-            text = "".join(self.text_of(payload) for payload in held)
+            text = "".join(
+                self._run_text(item) if isinstance(item, Run) else self.text_of(item)
+                for item in held
+            )
             if text:
                 self.tally.count(text)
 
     def text_of(self, payload: bytes) -> str:
         """The output text one held payload carries (parsed only when it must be counted)."""
         return ""
+
+    def _run_text(self, run: Run) -> str:
+        payloads = (event_data(event) for event in run.events.split(b"\n\n") if event)
+        return "".join(self.text_of(p) for p in payloads if p is not None)
 
     def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
         """The upstream's usage: the call settles and the held text is no longer needed."""
@@ -103,8 +133,60 @@ class SSERelay:
             return b""
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n")
-        *events, self.buffer = buffer.split(b"\n\n")
-        return b"".join(self.event(e) for e in events if e)
+        if not self.marks:
+            *events, self.buffer = buffer.split(b"\n\n")
+            return b"".join(self.event(e) for e in events if e)
+        end = buffer.rfind(b"\n\n") + 2
+        self.buffer = buffer[end:]
+        return self._piece(buffer[:end])
+
+    def _piece(self, whole: bytes) -> bytes:
+        """Whole events (the last followed by a blank line), in order: the notable ones
+        through ``event``, the runs between them through ``run``. Runs are held without the
+        size check, which comes at the piece's end: a usage report later in the piece makes
+        counting them needless."""
+        marks = self.marks
+        found = [whole.find(mark) for mark in marks]  # each mark's next place
+        parts: list[bytes] = []
+        start = 0
+        while True:
+            at = min((place for place in found if place >= 0), default=-1)
+            if at < 0:
+                break
+            which = found.index(at)
+            found[which] = whole.find(marks[which], at + 1)
+            if at < start or self.plain_at(whole, at + len(marks[which])):
+                continue  # in an event already taken, or the mark says nothing
+            first = whole.rfind(b"\n\n", start, at)
+            first = start if first < 0 else first + 2
+            last = whole.find(b"\n\n", at)  # found: the piece ends with a blank line
+            if first > start:
+                parts.append(self.run(whole[start:first]))
+            parts.append(self.event(whole[first:last]))
+            start = last + 2
+        if start < len(whole):
+            parts.append(self.run(whole[start:]))
+        if self.held_bytes > HOLD_BYTES:
+            self.drain()
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def plain_at(self, whole: bytes, after: int) -> bool:
+        """Whether what follows a mark (at ``after``) shows its event needs no look."""
+        return False
+
+    def run(self, events: bytes) -> bytes:
+        """Events that need no look of their own, as they came: renamed, held if they have
+        text."""
+        if self.rename_runs:
+            for old, new in self.renames:
+                events = events.replace(old, new)
+        if not self.settled:
+            for mark in self.text_marks:
+                if mark in events:
+                    self.held.append(Run(events))
+                    self.held_bytes += len(events)
+                    break
+        return events
 
     def close(self) -> bytes:
         rest, self.buffer = self.buffer, b""

@@ -1,0 +1,199 @@
+"""Same-protocol relays read the events between their notable ones as runs of bytes: what the
+client gets, what is charged and what a cut stream counts must be what the event-by-event
+reading gives, however the upstream's bytes are cut and whatever the events say."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patchbay.domain.usage import Usage
+from patchbay.providers.native.anthropic import AnthropicRelay
+from patchbay.providers.native.openai_chat import ChatRelay
+from patchbay.providers.native.openai_responses import ResponsesRelay
+from patchbay.providers.native.relay import HOLD_BYTES, SSERelay
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.counted: list[str] = []
+        self.reported: list[Usage] = []
+
+    def count(self, text: str) -> None:
+        self.counted.append(text)
+
+    def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
+        self.reported.append(usage)
+        return Decimal("0.01"), 10
+
+
+# text that looks like what the relays look for, as a model might write it
+TEXT = st.sampled_from(
+    ["Hi", " there", '"usage": {', "[DONE]", "response.completed", '"message_delta"', "\n\n", "é"]
+) | st.text(max_size=12)
+
+
+def dumps(data: Any, spaced: bool) -> bytes:
+    return json.dumps(data).encode() if spaced else orjson.dumps(data)
+
+
+@st.composite
+def chat_events(draw: st.DrawFn) -> list[bytes]:
+    spaced = draw(st.booleans())
+    null_usage = draw(st.booleans())  # some servers send "usage": null on every chunk
+    events = []
+    for text in draw(st.lists(TEXT, max_size=12)):
+        chunk: dict[str, Any] = {
+            "id": "c",
+            "model": "up",
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+        }
+        if null_usage:
+            chunk["usage"] = None
+        if draw(st.integers(0, 9)) == 0:  # running usage, as some servers report it
+            chunk["usage"] = {"prompt_tokens": 2, "completion_tokens": 1}
+        events.append(b"data: " + dumps(chunk, spaced))
+        if draw(st.integers(0, 7)) == 0:
+            events.append(b": keep-alive")
+    events.append(
+        b"data: " + dumps({"model": "up", "choices": [{"finish_reason": "stop"}]}, spaced)
+    )
+    if draw(st.booleans()):
+        usage = {"prompt_tokens": 3, "completion_tokens": len(events)}
+        events.append(b"data: " + dumps({"model": "up", "choices": [], "usage": usage}, spaced))
+    events.append(draw(st.sampled_from([b"data: [DONE]", b"data:[DONE]"])))
+    return events
+
+
+@st.composite
+def responses_events(draw: st.DrawFn) -> list[bytes]:
+    named = draw(st.booleans())
+    spaced = draw(st.booleans())
+
+    def event(data: dict[str, Any]) -> bytes:
+        head = b"event: " + data["type"].encode() + b"\n" if named else b""
+        return head + b"data: " + dumps(data, spaced)
+
+    response = {"id": "resp_1", "model": "up", "status": "in_progress"}
+    events = [
+        event({"type": "response.created", "response": response}),
+        event({"type": "response.in_progress", "response": response}),
+    ]
+    for text in draw(st.lists(TEXT, max_size=12)):
+        events.append(event({"type": "response.output_text.delta", "delta": text}))
+    final = draw(st.sampled_from(["response.completed", "response.incomplete", None]))
+    if final is not None:
+        usage = {"input_tokens": 3, "output_tokens": len(events), "total_tokens": 9}
+        done = {**response, "status": "completed", "usage": usage}
+        events.append(event({"type": final, "response": done}))
+    return events
+
+
+@st.composite
+def anthropic_events(draw: st.DrawFn) -> list[bytes]:
+    spaced = draw(st.booleans())
+
+    def event(data: dict[str, Any]) -> bytes:
+        return b"event: " + data["type"].encode() + b"\ndata: " + dumps(data, spaced)
+
+    message = {"id": "msg", "model": "up", "usage": {"input_tokens": 4, "output_tokens": 1}}
+    events = [event({"type": "message_start", "message": message})]
+    events.append(event({"type": "content_block_start", "index": 0, "content_block": {}}))
+    for text in draw(st.lists(TEXT, max_size=12)):
+        delta = {"type": "text_delta", "text": text}
+        events.append(event({"type": "content_block_delta", "index": 0, "delta": delta}))
+        if draw(st.integers(0, 7)) == 0:
+            events.append(event({"type": "ping"}))
+    events.append(event({"type": "content_block_stop", "index": 0}))
+    if draw(st.booleans()):
+        usage = {"output_tokens": len(events)}
+        events.append(event({"type": "message_delta", "delta": {}, "usage": usage}))
+    events.append(event({"type": "message_stop"}))
+    return events
+
+
+RELAYS = {
+    "chat": (chat_events(), lambda tally: ChatRelay(tally, "m", "up", include_usage=True)),
+    "chat-no-usage": (chat_events(), lambda tally: ChatRelay(tally, "m", "up", False)),
+    "responses": (responses_events(), lambda tally: ResponsesRelay(tally, "m", "up")),
+    "anthropic": (anthropic_events(), lambda tally: AnthropicRelay(tally, "m", "up")),
+}
+
+
+def relayed(relay: SSERelay, pieces: list[bytes], cut: bool) -> bytes:
+    sent = b"".join(relay.feed(piece) for piece in pieces)
+    if not cut:
+        sent += relay.close()
+    relay.drain()
+    return sent
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(RELAYS)),
+    data=st.data(),
+    crlf=st.booleans(),
+    cut=st.booleans(),
+)
+def test_runs_read_as_the_event_by_event_reading(
+    kind: str, data: st.DataObject, crlf: bool, cut: bool
+) -> None:
+    strategy, make = RELAYS[kind]
+    events = data.draw(strategy)
+    end = b"\r\n" if crlf else b"\n"
+    body = b"".join(e.replace(b"\n", end) + end + end for e in events)
+    marks = sorted(data.draw(st.lists(st.integers(0, len(body)), max_size=6)))
+    if cut:
+        body = body[: data.draw(st.integers(0, len(body)))]
+    marks = [m for m in marks if m <= len(body)]
+    pieces = [body[a:b] for a, b in zip([0, *marks], [*marks, len(body)], strict=True)]
+
+    by_runs, one_by_one = Tally(), Tally()
+    fast, slow = make(by_runs), make(one_by_one)
+    slow.marks = ()  # every event through ``event``
+    assert fast.marks
+    assert relayed(fast, pieces, cut) == relayed(slow, pieces, cut)
+    assert by_runs.reported == one_by_one.reported
+    assert orjson.dumps(fast.final) == orjson.dumps(slow.final)  # the response kept
+    if not one_by_one.reported:  # the call is charged for the text it counted
+        assert "".join(by_runs.counted) == "".join(one_by_one.counted)
+
+
+def test_a_piece_with_its_own_usage_counts_nothing() -> None:
+    """A whole stream in one read, its text past HOLD_BYTES: the usage at its end settles the
+    call before the held text would be counted."""
+    words = [f" word{i}" for i in range(HOLD_BYTES // 4)]
+    chunks = [
+        b"data: " + orjson.dumps({"model": "up", "choices": [{"delta": {"content": w}}]})
+        for w in words
+    ]
+    usage = {"prompt_tokens": 3, "completion_tokens": len(words)}
+    chunks.append(b"data: " + orjson.dumps({"model": "up", "choices": [], "usage": usage}))
+    tally = Tally()
+    relay = ChatRelay(tally, "m", "up", include_usage=True)
+    sent = relay.feed(b"".join(c + b"\n\n" for c in chunks) + b"data: [DONE]\n\n")
+    relay.drain()
+    assert tally.counted == []
+    assert tally.reported == [Usage(input_tokens=3, output_tokens=len(words))]
+    assert sent.count(b'"model":"m"') == len(chunks) and b'"up"' not in sent
+    assert sent.endswith(b"data: [DONE]\n\n")
+
+
+def test_a_cut_run_is_counted_from_its_events() -> None:
+    tally = Tally()
+    relay = ResponsesRelay(tally, "m", "up")
+    deltas = [
+        b"event: response.output_text.delta\ndata: "
+        + orjson.dumps({"type": "response.output_text.delta", "delta": word})
+        for word in ("Hello", " there")
+    ]
+    relay.feed(b"".join(d + b"\n\n" for d in deltas))
+    assert tally.counted == []  # held, not parsed
+    relay.drain()  # the stream was cut
+    assert tally.counted == ["Hello there"]
+    assert relay.events == 2
