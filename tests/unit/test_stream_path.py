@@ -311,6 +311,35 @@ def test_sse_blocks_read_the_same_on_the_fast_path(lines: list[tuple[str, str]])
     block = "\n".join(prefix + text.replace("\n", " ").replace("\r", " ") for prefix, text in lines)
     raw = block.encode()
     assert SSEParser._parse(raw) == SSEParser._general(raw)
+    general = SSEParser._general(raw)
+    assert SSEParser._payload(raw) == (None if general is None else general.data.encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_SSE_LINES, st.text(max_size=12)), min_size=1, max_size=12),
+    st.lists(st.integers(0, 400), max_size=5),
+    st.booleans(),
+)
+def test_sse_payloads_are_the_events_data_however_cut(
+    lines: list[tuple[str, str]], cuts: list[int], crlf: bool
+) -> None:
+    """Upstream parsers read the data alone, undecoded: as ``feed`` reads it, event by event."""
+    from patchbay.protocols.sse import SSEParser
+
+    end = "\r\n" if crlf else "\n"
+    text = "".join(
+        p + t.replace("\n", " ").replace("\r", " ") + end * (1 + i % 2)
+        for i, (p, t) in enumerate(lines)
+    )
+    raw = text.encode()
+    marks = sorted(c for c in cuts if c <= len(raw))
+    pieces = [raw[a:b] for a, b in zip([0, *marks], [*marks, len(raw)], strict=True)]
+    events, data = SSEParser(), SSEParser()
+    expected = [e.data.encode() for piece in pieces for e in events.feed(piece)]
+    expected += [e.data.encode() for e in events.close()]
+    got = [p for piece in pieces for p in data.payloads(piece)] + data.close_payloads()
+    assert got == expected
 
 
 @settings(max_examples=400, deadline=None)

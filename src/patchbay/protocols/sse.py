@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -21,6 +22,17 @@ class SSEParser:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        return [e for e in (self._parse(b) for b in self._blocks(chunk)) if e is not None]
+
+    def payloads(self, chunk: bytes) -> list[bytes]:
+        """``feed`` for readers of the data alone: each complete event's data, undecoded (its
+        name dropped; an event with a name and no data gives ``b""``)."""
+        return [p for p in (self._payload(b) for b in self._blocks(chunk)) if p is not None]
+
+    def close_payloads(self) -> list[bytes]:
+        return [event.data.encode() for event in self.close()]
+
+    def _blocks(self, chunk: bytes) -> list[bytes]:
         buffer = self._buffer + chunk
         held = b""
         if b"\r" in buffer:
@@ -29,7 +41,7 @@ class SSEParser:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         *blocks, rest = buffer.split(b"\n\n")
         self._buffer = rest + held
-        return [e for e in (self._parse(b) for b in blocks) if e is not None]
+        return blocks
 
     def close(self) -> list[SSEEvent]:
         rest, self._buffer = self._buffer, b""
@@ -50,6 +62,19 @@ class SSEParser:
         return SSEParser._general(block)
 
     @staticmethod
+    def _payload(block: bytes) -> bytes | None:
+        """``_parse``'s data, as bytes."""
+        if block.startswith(b"data: ") and b"\n" not in block:
+            return block[6:]
+        if block.startswith(b"event: "):
+            newline = block.find(b"\n")
+            if newline > 0 and block.startswith(b"data: ", newline + 1):
+                if block.find(b"\n", newline + 1) < 0:
+                    return block[newline + 7 :]
+        event = SSEParser._general(block)
+        return None if event is None else event.data.encode()
+
+    @staticmethod
     def _general(block: bytes) -> SSEEvent | None:
         name: str | None = None
         data: list[str] = []
@@ -66,6 +91,15 @@ class SSEParser:
         if not data and name is None:
             return None
         return SSEEvent(name, "\n".join(data))
+
+
+def json_of(payload: bytes) -> Any:
+    """An event's JSON data; bytes that are not UTF-8 read with replacement characters, as a
+    decoded event's would be (``orjson.JSONDecodeError``, a ``ValueError``, if not JSON)."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return orjson.loads(payload.decode("utf-8", "replace"))
 
 
 def frame(data: object, event: str | None = None) -> bytes:

@@ -41,7 +41,7 @@ from patchbay.protocols.common import (
     result_text,
     split_data_url,
 )
-from patchbay.protocols.sse import SSEParser
+from patchbay.protocols.sse import SSEParser, json_of
 from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
@@ -266,18 +266,18 @@ class StreamParser:
         self.usage = Usage()
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        return [e for event in self.sse.feed(chunk) for e in self._chunk(event.data)]
+        return [e for data in self.sse.payloads(chunk) for e in self._chunk(data)]
 
     def close(self) -> list[StreamEvent]:
-        out = [e for event in self.sse.close() for e in self._chunk(event.data)]
+        out = [e for data in self.sse.close_payloads() for e in self._chunk(data)]
         if self.finish is None:
             return [*out, StreamError(502, "upstream stream ended early")]
         return [*out, UsageReport(self.usage), Finish(finish_of(self.finish, self.calls > 0))]
 
-    def _chunk(self, data: str) -> list[StreamEvent]:
+    def _chunk(self, data: bytes) -> list[StreamEvent]:
         if not data:
             return []
-        body = orjson.loads(data)
+        body = json_of(data)
         if "error" in body:
             self.finish = self.finish or "ERROR"
             error = body["error"] or {}

@@ -35,7 +35,7 @@ from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import UNREPORTED
 from patchbay.protocols.common import data_url, result_text
 from patchbay.protocols.openai_usage import usage_from_openai_chat
-from patchbay.protocols.sse import SSEParser
+from patchbay.protocols.sse import SSEParser, json_of
 from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
@@ -235,14 +235,14 @@ class StreamParser:
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         out: list[StreamEvent] = []
-        for event in self.sse.feed(chunk):
-            out.extend(self._event(event.data))
+        for data in self.sse.payloads(chunk):
+            out.extend(self._event(data))
         return out
 
     def close(self) -> list[StreamEvent]:
         out: list[StreamEvent] = []
-        for event in self.sse.close():
-            out.extend(self._event(event.data))
+        for data in self.sse.close_payloads():
+            out.extend(self._event(data))
         if not self.done:
             self.done = True
             if self.finish is None:
@@ -250,13 +250,13 @@ class StreamParser:
             out.append(Finish(self.finish))
         return out
 
-    def _event(self, data: str) -> list[StreamEvent]:
+    def _event(self, data: bytes) -> list[StreamEvent]:
         if self.done:
             return []
-        if data == "[DONE]":
+        if data == b"[DONE]":
             self.done = True
             return [Finish(self.finish or "stop")]
-        chunk = orjson.loads(data)
+        chunk = json_of(data)
         if "error" in chunk:
             self.done = True
             error = chunk["error"] if isinstance(chunk["error"], dict) else {}
@@ -268,12 +268,19 @@ class StreamParser:
                 Start(chunk.get("id", ""), chunk.get("model", ""), int(chunk.get("created") or 0))
             )
         for choice in chunk.get("choices") or ():
-            out.extend(self._delta(choice.get("delta") or {}))
+            delta = choice.get("delta")
+            if delta:
+                if len(delta) == 1 and "content" in delta:  # most chunks: text alone
+                    if delta["content"]:
+                        out.append(TextDelta(delta["content"]))
+                else:
+                    out.extend(self._delta(delta))
             if choice.get("finish_reason"):
                 self.finish = FINISH.get(choice["finish_reason"], "stop")
-        usage = usage_from_openai_chat(chunk.get("usage"))
-        if usage is not None:
-            out.append(UsageReport(usage))
+        if chunk.get("usage") is not None:
+            usage = usage_from_openai_chat(chunk["usage"])
+            if usage is not None:
+                out.append(UsageReport(usage))
         return out
 
     def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:

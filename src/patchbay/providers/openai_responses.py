@@ -35,7 +35,7 @@ from patchbay.domain.requests import HOSTED_WEB_SEARCH, ChatRequest
 from patchbay.domain.responses import ChatResponse, FinishReason
 from patchbay.domain.usage import UNREPORTED, Usage
 from patchbay.protocols.common import data_url, result_text
-from patchbay.protocols.sse import SSEParser
+from patchbay.protocols.sse import SSEParser, json_of
 from patchbay.providers import shaping
 from patchbay.providers.base import HTTPAdapter
 
@@ -293,19 +293,19 @@ class StreamParser:
         self.done = False
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        return [e for event in self.sse.feed(chunk) for e in self._event(event.data)]
+        return [e for data in self.sse.payloads(chunk) for e in self._event(data)]
 
     def close(self) -> list[StreamEvent]:
-        out = [e for event in self.sse.close() for e in self._event(event.data)]
+        out = [e for data in self.sse.close_payloads() for e in self._event(data)]
         if not self.done:
             self.done = True
             out.append(StreamError(502, "upstream stream ended early"))
         return out
 
-    def _event(self, data: str) -> list[StreamEvent]:
-        if self.done or not data or data == "[DONE]":
+    def _event(self, data: bytes) -> list[StreamEvent]:
+        if self.done or not data or data == b"[DONE]":
             return []
-        event = orjson.loads(data)
+        event = json_of(data)
         kind = event.get("type", "")
         if kind == "response.created":
             response = event.get("response") or {}
