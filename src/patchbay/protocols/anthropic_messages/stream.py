@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from patchbay.domain.events import (
     Finish,
     ReasoningDelta,
@@ -20,6 +22,11 @@ from patchbay.domain.usage import Usage
 from patchbay.protocols.anthropic_messages.encode import STOP, message_id, usage_json
 from patchbay.protocols.sse import frame
 
+TEXT_HEAD = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+    b'"delta":{"type":"text_delta","text":'
+)
+
 
 class StreamEncoder:
     def __init__(self, *, model: str, include_usage: bool = True) -> None:
@@ -29,6 +36,7 @@ class StreamEncoder:
         self.open_kind: str | None = None
         self.tools: dict[int, int] = {}  # tool call index -> block index
         self.usage = Usage()
+        self.text_head = b""  # the open text block's delta event, up to its text
 
     def _emit(self, kind: str, data: dict[str, Any]) -> bytes:
         return frame({"type": kind, **data}, event=kind)
@@ -49,15 +57,11 @@ class StreamEncoder:
 
     def encode(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):
-            out = (
-                b""
-                if self.open_kind == "text"
-                else self._open("text", {"type": "text", "text": ""})
-            )
-            return out + self._emit(
-                "content_block_delta",
-                {"index": self.block, "delta": {"type": "text_delta", "text": event.text}},
-            )
+            if self.open_kind == "text":  # _emit's bytes, from a template
+                return self.text_head + orjson.dumps(event.text) + b"}}\n\n"
+            out = self._open("text", {"type": "text", "text": ""})
+            self.text_head = TEXT_HEAD % self.block
+            return out + self.text_head + orjson.dumps(event.text) + b"}}\n\n"
         if isinstance(event, ToolCallDelta):
             return self._emit(
                 "content_block_delta",

@@ -29,6 +29,12 @@ from patchbay.protocols.openai_responses.encode import (
 )
 from patchbay.protocols.openai_usage import add_cost
 
+TEXT_HEAD = (
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
+    b'"sequence_number":'
+)
+TEXT_TAIL = b',"logprobs":[]}\n\n'
+
 
 class StreamEncoder:
     def __init__(
@@ -47,6 +53,7 @@ class StreamEncoder:
         self.calls: dict[int, int] = {}  # tool index -> output index
         self.usage: UsageReport | None = None
         self.final: dict[str, Any] | None = None  # the completed response, once encoded
+        self.text_middle = b""  # the open message's delta event, from its item id to the text
 
     def _emit(self, kind: str, data: dict[str, Any]) -> bytes:
         body = {"type": kind, "sequence_number": self.seq, **data}
@@ -136,17 +143,15 @@ class StreamEncoder:
                     "part": {"type": "output_text", "text": "", "annotations": []},
                 },
             )
+            self.text_middle = b',"item_id":%s,"output_index":%d,"content_index":0,"delta":' % (
+                orjson.dumps(self.open["id"]),
+                index,
+            )
         self.text.append(delta)
-        return out + self._emit(
-            "response.output_text.delta",
-            {
-                "item_id": self.open["id"],
-                "output_index": len(self.output),
-                "content_index": 0,
-                "delta": delta,
-                "logprobs": [],
-            },
-        )
+        seq, self.seq = self.seq, self.seq + 1  # _emit's bytes, from a template
+        return b"%s%s%d%s%s%s" % (
+            out, TEXT_HEAD, seq, self.text_middle, orjson.dumps(delta), TEXT_TAIL
+        )  # fmt: skip
 
     def _call_start(self, event: ToolCallStart) -> bytes:
         out = self._close_item()
