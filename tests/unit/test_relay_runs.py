@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchbay.domain.usage import Usage
 from patchbay.providers.native.anthropic import AnthropicRelay
+from patchbay.providers.native.gemini import GeminiRelay
 from patchbay.providers.native.openai_chat import ChatRelay
 from patchbay.providers.native.openai_responses import ResponsesRelay
 from patchbay.providers.native.relay import HOLD_BYTES, SSERelay
@@ -197,3 +199,53 @@ def test_a_cut_run_is_counted_from_its_events() -> None:
     relay.drain()  # the stream was cut
     assert tally.counted == ["Hello there"]
     assert relay.events == 2
+
+
+def gemini_chunk(text: str, usage: Any = None, finish: bool = False, spaced: bool = False) -> bytes:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}}
+    if finish:
+        candidate["finishReason"] = "STOP"
+    chunk: dict[str, Any] = {"candidates": [candidate]}
+    if usage is not False:
+        chunk["usageMetadata"] = usage
+    return b"data: " + dumps(chunk, spaced) + b"\r\n\r\n"
+
+
+def usage_meta(prompt: int, output: int) -> dict[str, int]:
+    return {"promptTokenCount": prompt, "candidatesTokenCount": output}
+
+
+@pytest.mark.parametrize("spaced", [False, True])
+def test_gemini_usage_is_the_last_chunks_however_it_ends(spaced: bool) -> None:
+    """Gemini sends usage on every chunk; only the last before the finish (or the end) counts,
+    so only that one is parsed — and a later chunk without a usable one does not lose it."""
+    cases = [
+        # (chunks, the usage charged)
+        ([("a", usage_meta(3, 1), False), ("b", usage_meta(3, 2), True)], (3, 2)),
+        ([("a", usage_meta(3, 1), False), ("b", False, True)], (3, 1)),  # finish, no usage
+        ([("a", usage_meta(3, 1), False), ("b", usage_meta(3, 2), False)], (3, 2)),  # cut
+        ([("a", usage_meta(3, 1), False), ("b", None, False)], (3, 1)),  # a null after it
+        ([("a", usage_meta(3, 1), False), ("b", None, True)], (3, 1)),
+    ]
+    for chunks, (prompt, output) in cases:
+        for array in (False, True):
+            tally = Tally()
+            relay = GeminiRelay(tally, array)
+            sent = b"".join(relay.feed(gemini_chunk(t, u, f, spaced)) for t, u, f in chunks)
+            finished = chunks[-1][2]
+            assert len(tally.reported) == finished  # settled at the finish, before the end
+            sent += relay.close()
+            relay.drain()
+            assert tally.reported == [Usage(input_tokens=prompt, output_tokens=output)], chunks
+            assert tally.counted == []
+            if array:
+                assert len(orjson.loads(sent)) == len(chunks)
+
+
+def test_a_gemini_stream_cut_before_any_usage_counts_its_text() -> None:
+    tally = Tally()
+    relay = GeminiRelay(tally, False)
+    for word in ("Hello", " there"):
+        relay.feed(gemini_chunk(word, False))
+    relay.drain()
+    assert tally.reported == [] and "".join(tally.counted) == "Hello there"

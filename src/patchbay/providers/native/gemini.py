@@ -1,8 +1,9 @@
 """Gemini clients on ``gemini`` upstreams: the body forwarded as it came (the model is in the
 URL, rewritten there). Streams are always asked for as SSE; a client that asked for the
 JSON-array stream gets the same chunks framed as one array, their bytes untouched. Usage is
-read from each chunk's ``usageMetadata`` (the last one counts) and settled at the chunk that
-carries the finish reason. The protocol has no slot for a cost."""
+read from the chunks' ``usageMetadata`` (the last one counts, so a chunk's is parsed only when it
+is the last before the finish or the end) and settled at the chunk that carries the finish
+reason. The protocol has no slot for a cost."""
 
 from __future__ import annotations
 
@@ -39,17 +40,22 @@ class GeminiRelay(SSERelay):
         self.array = array
         self.sent = 0
         self.usage: dict[str, Any] | None = None
+        self.usage_payload = b""  # a later chunk's usage, not yet parsed
         self.reported = False
 
     def event(self, event: bytes) -> bytes:
         payload = event_data(event)
         if payload is None:
             return b"" if self.array else event + b"\n\n"
-        if b'"usageMetadata"' in payload or b'"finishReason"' in payload:
+        # usage as an object: the last one counts, so it is parsed only when it is needed
+        lazy = b'"usageMetadata":{' in payload or b'"usageMetadata": {' in payload
+        if b'"finishReason"' in payload or (not lazy and b'"usageMetadata"' in payload):
             chunk = loads(payload)
             if isinstance(chunk, dict):
                 self._observe(chunk, payload)
-        else:  # text only: held, parsed only if the stream ends without usage
+        else:  # held, parsed only if the stream ends without a finish or without usage
+            if lazy:
+                self.usage_payload = payload
             self.hold(payload)
         return self._frame(payload) if self.array else event + b"\n\n"
 
@@ -59,7 +65,9 @@ class GeminiRelay(SSERelay):
 
     def _observe(self, chunk: dict[str, Any], payload: bytes) -> None:
         if isinstance(chunk.get("usageMetadata"), dict):
-            self.usage = chunk["usageMetadata"]
+            self.usage, self.usage_payload = chunk["usageMetadata"], b""
+        else:
+            self._read_usage()
         finished = any(c.get("finishReason") for c in chunk.get("candidates") or ())
         if finished and self.usage is not None and not self.reported:
             self.reported = True
@@ -71,7 +79,15 @@ class GeminiRelay(SSERelay):
         self.sent += 1
         return (b"[" if self.sent == 1 else b",") + payload
 
+    def _read_usage(self) -> None:
+        """The usage of the last chunk that had any and was not parsed."""
+        payload, self.usage_payload = self.usage_payload, b""
+        chunk = loads(payload) if payload else None
+        if isinstance(chunk, dict) and isinstance(chunk.get("usageMetadata"), dict):
+            self.usage = chunk["usageMetadata"]
+
     def end(self) -> bytes:
+        self._read_usage()
         if self.usage is not None and not self.reported:
             self.reported = True
             self.report(usage_of(self.usage))
