@@ -51,6 +51,8 @@ CHANGES = [
     ("a4f5f05", "a stream learns of its client leaving from the server protocol: no watcher task"),
     ("02c9130", "upstream calls on our own kept-alive HTTP/1.1 connections (httptools)"),
     ("ce1b333", "relays read a named one-line event directly; ids without a system call"),
+    ("5d79363", "same-protocol relays: the events between the usage ones read as runs of bytes"),
+    ("fa1e2fa", "translated: upstream events read as bytes, text deltas from templates"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
