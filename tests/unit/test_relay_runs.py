@@ -5,7 +5,6 @@ reading gives, however the upstream's bytes are cut and whatever the events say.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -19,20 +18,7 @@ from patchbay.providers.native.gemini import GeminiRelay
 from patchbay.providers.native.openai_chat import ChatRelay
 from patchbay.providers.native.openai_responses import ResponsesRelay
 from patchbay.providers.native.relay import HOLD_BYTES, SSERelay
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.counted: list[str] = []
-        self.reported: list[Usage] = []
-
-    def count(self, text: str) -> None:
-        self.counted.append(text)
-
-    def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
-        self.reported.append(usage)
-        return Decimal("0.01"), 10
-
+from tests.unit.tallies import Tally
 
 # text that looks like what the relays look for, as a model might write it
 TEXT = st.sampled_from(

@@ -4,7 +4,6 @@ first body bytes, and relays holding text back until it must be counted."""
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ from patchbay.domain.usage import Usage
 from patchbay.providers.native.anthropic import AnthropicRelay
 from patchbay.providers.native.openai_chat import ChatRelay
 from patchbay.providers.native.relay import HOLD_BYTES
+from tests.unit.tallies import Tally
 
 
 class Wire:
@@ -125,19 +125,6 @@ def test_an_unsent_head_is_replaced_by_a_later_error() -> None:
     assert len(wire.writes) == 1
     assert wire.writes[0].startswith(b"HTTP/1.1 500 ")
     assert wire.writes[0].endswith(b"Internal Server Error")
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.counted: list[str] = []
-        self.reported: list[Usage] = []
-
-    def count(self, text: str) -> None:
-        self.counted.append(text)
-
-    def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
-        self.reported.append(usage)
-        return Decimal("0.01"), 10
 
 
 def chat_chunk(text: str, usage: dict[str, int] | None = None) -> bytes:
