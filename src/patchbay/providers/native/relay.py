@@ -91,13 +91,13 @@ class SSERelay:
         self.held_bytes = 0
         self.settled = False
 
-    def hold(self, payload: bytes | Run) -> None:
-        """Keep an event's payload (or a run of events) whose text counts only if the usage
-        never arrives."""
+    def hold(self, payload: bytes) -> None:
+        """Keep an event's payload whose text counts only if the usage never arrives (``run``
+        keeps whole runs, checking the size once a piece is read)."""
         if self.settled:
             return
         self.held.append(payload)
-        self.held_bytes += len(payload.events if isinstance(payload, Run) else payload)
+        self.held_bytes += len(payload)
         if self.held_bytes > HOLD_BYTES:
             self.drain()
 
