@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchbay.domain.usage import Usage
+from patchbay.errors import UpstreamError
 from patchbay.providers.native.anthropic import AnthropicRelay
 from patchbay.providers.native.gemini import GeminiRelay
 from patchbay.providers.native.openai_chat import ChatRelay
@@ -62,9 +63,13 @@ def chat_events(draw: st.DrawFn) -> list[bytes]:
 def responses_events(draw: st.DrawFn) -> list[bytes]:
     named = draw(st.booleans())
     spaced = draw(st.booleans())
+    numbered = draw(st.booleans())  # OpenAI numbers its events; other servers may not
+    numbers = iter(range(1000))
 
     def event(data: dict[str, Any]) -> bytes:
         head = b"event: " + data["type"].encode() + b"\n" if named else b""
+        if numbered:
+            data = {**data, "sequence_number": next(numbers)}
         return head + b"data: " + dumps(data, spaced)
 
     response = {"id": "resp_1", "model": "up", "status": "in_progress"}
@@ -148,6 +153,8 @@ def test_runs_read_as_the_event_by_event_reading(
     assert relayed(fast, pieces, cut) == relayed(slow, pieces, cut)
     assert by_runs.reported == one_by_one.reported
     assert orjson.dumps(fast.final) == orjson.dumps(slow.final)  # the response kept
+    failure = UpstreamError("the upstream went away")
+    assert fast.fail(failure) == slow.fail(failure)  # what a stream cut here ends with
     if not one_by_one.reported:  # the call is charged for the text it counted
         assert "".join(by_runs.counted) == "".join(one_by_one.counted)
 
@@ -184,7 +191,26 @@ def test_a_cut_run_is_counted_from_its_events() -> None:
     assert tally.counted == []  # held, not parsed
     relay.drain()  # the stream was cut
     assert tally.counted == ["Hello there"]
-    assert relay.events == 2
+
+
+def test_a_failed_responses_stream_names_the_response_and_numbers_on() -> None:
+    """The ``response.failed`` event that ends a broken stream carries the upstream's response
+    id (from ``response.created``) and the sequence number after the last event sent."""
+    relay = ResponsesRelay(Tally(), "m", "up")
+    created = {"type": "response.created", "sequence_number": 0, "response": {"id": "resp_9"}}
+    delta = {"type": "response.output_text.delta", "sequence_number": 1, "delta": "Hi"}
+    sent = b"".join(
+        relay.feed(b"event: " + str(e["type"]).encode() + b"\ndata: " + orjson.dumps(e) + b"\n\n")
+        for e in (created, delta)
+    )
+    assert sent.count(b"\n\n") == 2
+    failed = orjson.loads(relay.fail(UpstreamError("gone")).split(b"data: ", 1)[1])
+    assert failed["type"] == "response.failed"
+    assert failed["sequence_number"] == 2
+    assert failed["response"]["id"] == "resp_9"
+    assert failed["response"]["status"] == "failed"
+    fresh = orjson.loads(ResponsesRelay(Tally(), "m", "up").fail(UpstreamError("x"))[29:])
+    assert fresh["sequence_number"] == 0 and fresh["response"]["id"] == ""
 
 
 def gemini_chunk(text: str, usage: Any = None, finish: bool = False, spaced: bool = False) -> bytes:

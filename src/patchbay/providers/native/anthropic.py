@@ -17,7 +17,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.providers.anthropic import usage_of
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, event_data, loads, renames
+from patchbay.providers.native.relay import SSERelay, event_data, loads, renamer
 
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 DELTA_FIELDS = ("text", "partial_json", "thinking")
@@ -32,7 +32,7 @@ class AnthropicRelay(SSERelay):
     def __init__(self, tally: Tally, model: str, upstream_model: str) -> None:
         super().__init__()
         self.tally = tally
-        self.renames = renames(upstream_model, model)
+        self.rename = renamer(upstream_model, model)
         self.usage: dict[str, Any] = {}
 
     def event(self, event: bytes) -> bytes:
@@ -44,8 +44,7 @@ class AnthropicRelay(SSERelay):
             self.hold(payload)
         elif b'"message_start"' in head:
             self._usage(payload, "message")
-            for old, new in self.renames:
-                event = event.replace(old, new)
+            event = self.rename(event)
         elif b'"message_delta"' in head:
             self._usage(payload, None)
             self.report(usage_of(self.usage))

@@ -16,7 +16,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.protocols.openai_usage import add_cost, usage_from_openai_chat
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, loads, renames
+from patchbay.providers.native.relay import SSERelay, loads, renamer
 
 DONE = b"data: [DONE]\n\n"
 
@@ -31,7 +31,7 @@ class ChatRelay(SSERelay):
         self.tally = tally
         self.model = model
         self.include_usage = include_usage
-        self.renames = renames(upstream_model, model)
+        self.rename = renamer(upstream_model, model)
         self.pending: Usage | None = None
 
     def plain_at(self, whole: bytes, after: int) -> bool:
@@ -43,8 +43,7 @@ class ChatRelay(SSERelay):
         payload = event[5:].strip()
         if payload == b"[DONE]":
             return DONE
-        for old, new in self.renames:
-            event = event.replace(old, new)
+        event = self.rename(event)
         if b'"usage"' not in payload or b'"usage":null' in payload or b'"usage": null' in payload:
             self._observe(payload)
             return event + b"\n\n"

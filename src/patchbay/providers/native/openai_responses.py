@@ -16,7 +16,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.protocols.openai_usage import add_cost
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, event_data, loads, renames
+from patchbay.providers.native.relay import SSERelay, event_data, loads, renamer
 from patchbay.providers.openai_responses import usage_of
 
 FINAL_NAMES = (b"response.completed", b"response.incomplete")
@@ -37,20 +37,33 @@ def answer_text(response: dict[str, Any]) -> str:
 
 
 class ResponsesRelay(SSERelay):
-    # the final event (re-encoded with the cost) and response.created (its id kept)
-    marks = (*FINAL_NAMES, b"response.created")
+    # the final event, re-encoded with the cost: its quoted type is in its data whether or not
+    # the event is named (elsewhere only as a whole string value, which ``event`` sees through)
+    marks = FINAL
     text_marks = (b'.delta"', b".delta\n")
 
     def __init__(self, tally: Tally, model: str, upstream_model: str) -> None:
         super().__init__()
         self.tally = tally
         self.model = model
-        self.renames = renames(upstream_model, model)
-        self.events = 0
+        self.rename = renamer(upstream_model, model)
         self.created = b""  # the response.created payload: its id is read only if needed
+        self.last = b""  # the last bytes sent: a failure's sequence number follows theirs
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = super().feed(chunk)
+        if out:
+            self.last = out
+        return out
+
+    def _piece(self, whole: bytes) -> bytes:
+        if not self.last:  # the stream's first events: response.created comes first
+            first = whole.find(b"\n\n")
+            if whole.find(b'"response.created"', 0, first) >= 0:
+                self.created = event_data(whole[:first]) or b""
+        return super()._piece(whole)
 
     def event(self, event: bytes) -> bytes:
-        self.events += 1
         payload = event_data(event)
         if payload is None:
             return event + b"\n\n"
@@ -69,13 +82,7 @@ class ResponsesRelay(SSERelay):
             self.hold(payload)
         elif created:
             self.created = payload
-        for old, new in self.renames:
-            event = event.replace(old, new)
-        return event + b"\n\n"
-
-    def run(self, events: bytes) -> bytes:
-        self.events += events.count(b"\n\n")
-        return super().run(events)
+        return self.rename(event) + b"\n\n"
 
     def text_of(self, payload: bytes) -> str:
         data = loads(payload)
@@ -117,8 +124,18 @@ class ResponsesRelay(SSERelay):
             "output": [],
             "error": {"code": "server_error", "message": error.message},
         }
-        body = {"type": "response.failed", "sequence_number": self.events, "response": response}
+        sequence = self._next_sequence()
+        body = {"type": "response.failed", "sequence_number": sequence, "response": response}
         return b"event: response.failed\ndata: " + orjson.dumps(body) + b"\n\n"
+
+    def _next_sequence(self) -> int:
+        """The sequence number after the last event sent (0 if it had none)."""
+        last = self.last.rstrip(b"\n")
+        event = last[last.rfind(b"\n\n") + 1 :].strip(b"\n")
+        payload = event_data(event) if event else None
+        data = loads(payload) if payload else None
+        number = data.get("sequence_number") if isinstance(data, dict) else None
+        return number + 1 if isinstance(number, int) else 0
 
 
 class ResponsesNative:

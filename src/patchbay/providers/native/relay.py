@@ -17,7 +17,7 @@ in a comment line, which a run renames too)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,12 +31,43 @@ from patchbay.providers.base import Tally
 HOLD_BYTES = 1024  # a stream's held text, at most: memory stays flat with the stream's length
 
 
-def renames(upstream_model: str, model: str) -> list[tuple[bytes, bytes]]:
-    """Byte replacements that give the client its own model id back in a JSON payload."""
-    if upstream_model == model:
-        return []
-    old, new = orjson.dumps(upstream_model), orjson.dumps(model)
-    return [(b'"model":' + old, b'"model":' + new), (b'"model": ' + old, b'"model": ' + new)]
+def keep(data: bytes) -> bytes:
+    return data
+
+
+class Rename:
+    """Gives the client its own model id back in JSON payloads: every ``"model":`` value
+    (a space after the colon or none) that is the upstream's model id. One scan for the
+    upstream id's JSON string, whatever surrounds it: a string token cannot start or end inside
+    another one, whose quotes are escaped."""
+
+    __slots__ = ("old", "new")
+
+    def __init__(self, upstream_model: str, model: str) -> None:
+        self.old, self.new = orjson.dumps(upstream_model), orjson.dumps(model)
+
+    def __call__(self, data: bytes) -> bytes:
+        old = self.old
+        at = data.find(old)
+        if at < 0:
+            return data
+        parts: list[bytes] = []
+        start, size = 0, len(old)
+        while at >= 0:
+            if data.endswith(b'"model":', 0, at) or data.endswith(b'"model": ', 0, at):
+                parts.append(data[start:at])
+                parts.append(self.new)
+                start = at + size
+            at = data.find(old, at + size)
+        if not parts:
+            return data
+        parts.append(data[start:])
+        return b"".join(parts)
+
+
+def renamer(upstream_model: str, model: str) -> Callable[[bytes], bytes]:
+    """What gives the client its own model id back in a payload (nothing, if it is the same)."""
+    return keep if upstream_model == model else Rename(upstream_model, model)
 
 
 def loads(payload: bytes) -> Any:
@@ -80,10 +111,10 @@ class SSERelay:
 
     final: dict[str, Any] | None = None
     tally: Tally
-    renames: Sequence[tuple[bytes, bytes]] = ()
+    rename: Callable[[bytes], bytes] = keep
     marks: tuple[bytes, ...] = ()  # in every notable event; none: every event to ``event``
     text_marks: tuple[bytes, ...] = ()  # a run is held when one of these is in it
-    rename_runs = True  # whether ``renames`` apply to every event, or only in ``event``
+    rename_runs = True  # whether ``rename`` applies to every event, or only in ``event``
 
     def __init__(self) -> None:
         self.buffer = b""
@@ -146,16 +177,16 @@ class SSERelay:
         size check, which comes at the piece's end: a usage report later in the piece makes
         counting them needless."""
         marks = self.marks
-        found = [whole.find(mark) for mark in marks]  # each mark's next place
+        end = len(whole)  # "not found": every place is before it
+        found = [end if (at := whole.find(mark)) < 0 else at for mark in marks]
         parts: list[bytes] = []
         start = 0
-        while True:
-            at = min((place for place in found if place >= 0), default=-1)
-            if at < 0:
-                break
+        while (at := min(found)) < end:
             which = found.index(at)
-            found[which] = whole.find(marks[which], at + 1)
-            if at < start or self.plain_at(whole, at + len(marks[which])):
+            mark = marks[which]
+            after = at + len(mark)
+            found[which] = end if (again := whole.find(mark, after)) < 0 else again
+            if at < start or self.plain_at(whole, after):
                 continue  # in an event already taken, or the mark says nothing
             first = whole.rfind(b"\n\n", start, at)
             first = start if first < 0 else first + 2
@@ -178,8 +209,7 @@ class SSERelay:
         """Events that need no look of their own, as they came: renamed, held if they have
         text."""
         if self.rename_runs:
-            for old, new in self.renames:
-                events = events.replace(old, new)
+            events = self.rename(events)
         if not self.settled:
             for mark in self.text_marks:
                 if mark in events:
