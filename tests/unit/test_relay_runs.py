@@ -261,3 +261,34 @@ def test_a_gemini_stream_cut_before_any_usage_counts_its_text() -> None:
         relay.feed(gemini_chunk(word, False))
     relay.drain()
     assert tally.reported == [] and "".join(tally.counted) == "Hello there"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(
+            st.sampled_from(["model", "id", "xmodel", "text"]), st.sampled_from(["up", "u", "x"])
+        ),
+        max_size=8,
+    ),
+    spaced=st.booleans(),
+    upstream=st.sampled_from(["up", 'u"p', "gpt-4o"]),  # model ids are ASCII
+)
+def test_the_model_is_renamed_only_where_it_is_the_model(
+    values: list[tuple[str, str]], spaced: bool, upstream: str
+) -> None:
+    """Every ``"model":`` that is the upstream's id becomes the client's, spelled with a space
+    or none; the same string under any other key, or inside another string, stays."""
+    from patchbay.providers.native.relay import Rename, renamer
+
+    data = [{key: upstream if value == "up" else value} for key, value in values]
+    data.append({"text": f'say "model":"{upstream}"'})
+    payload = dumps(data, spaced)
+    renamed = Rename(upstream, "mine")(payload)
+    expected = [
+        {key: "mine" if key == "model" and value == upstream else value}
+        for item in data
+        for key, value in item.items()
+    ]
+    assert orjson.loads(renamed) == expected
+    assert renamer(upstream, upstream)(payload) is payload

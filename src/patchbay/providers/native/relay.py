@@ -35,11 +35,14 @@ def keep(data: bytes) -> bytes:
     return data
 
 
+MODEL_KEYS = (b'"model":', b'"model": ')
+
+
 class Rename:
     """Gives the client its own model id back in JSON payloads: every ``"model":`` value
-    (a space after the colon or none) that is the upstream's model id. One scan for the
-    upstream id's JSON string, whatever surrounds it: a string token cannot start or end inside
-    another one, whose quotes are escaped."""
+    (a space after the colon or none) that is the upstream's model id. One split on the
+    upstream id's JSON string, whatever surrounds it (a string token cannot start or end inside
+    another one, whose quotes are escaped), then one join where every place was a model's."""
 
     __slots__ = ("old", "new")
 
@@ -47,22 +50,19 @@ class Rename:
         self.old, self.new = orjson.dumps(upstream_model), orjson.dumps(model)
 
     def __call__(self, data: bytes) -> bytes:
-        old = self.old
-        at = data.find(old)
-        if at < 0:
+        parts = data.split(self.old)
+        if len(parts) == 1:
             return data
-        parts: list[bytes] = []
-        start, size = 0, len(old)
-        while at >= 0:
-            if data.endswith(b'"model":', 0, at) or data.endswith(b'"model": ', 0, at):
-                parts.append(data[start:at])
-                parts.append(self.new)
-                start = at + size
-            at = data.find(old, at + size)
-        if not parts:
-            return data
-        parts.append(data[start:])
-        return b"".join(parts)
+        last = parts.pop()
+        if all(part.endswith(MODEL_KEYS) for part in parts):
+            parts.append(last)
+            return self.new.join(parts)
+        out: list[bytes] = []
+        for part in parts:  # the id is also some other value: only the models change
+            out.append(part)
+            out.append(self.new if part.endswith(MODEL_KEYS) else self.old)
+        out.append(last)
+        return b"".join(out)
 
 
 def renamer(upstream_model: str, model: str) -> Callable[[bytes], bytes]:
