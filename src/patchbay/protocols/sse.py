@@ -26,8 +26,27 @@ class SSEParser:
 
     def payloads(self, chunk: bytes) -> list[bytes]:
         """``feed`` for readers of the data alone: each complete event's data, undecoded (its
-        name dropped; an event with a name and no data gives ``b""``)."""
-        return [p for p in (self._payload(b) for b in self._blocks(chunk)) if p is not None]
+        name dropped; an event with a name and no data gives ``b""``). The two shapes every
+        upstream sends are read in the loop itself; any other through ``_payload``."""
+        out: list[bytes] = []
+        for block in self._blocks(chunk):
+            if block.startswith(b"data: "):
+                if b"\n" not in block:
+                    out.append(block[6:])
+                    continue
+            elif block.startswith(b"event: "):
+                newline = block.find(b"\n")
+                if (
+                    newline > 0
+                    and block.startswith(b"data: ", newline + 1)
+                    and block.find(b"\n", newline + 1) < 0
+                ):
+                    out.append(block[newline + 7 :])
+                    continue
+            payload = self._payload(block)
+            if payload is not None:
+                out.append(payload)
+        return out
 
     def close_payloads(self) -> list[bytes]:
         return [event.data.encode() for event in self.close()]
