@@ -84,3 +84,41 @@ def test_responses_text_deltas_are_the_general_writers_bytes(
     final = orjson.loads(events[-1][1])["response"]
     messages = [item for item in final["output"] if item["type"] == "message"]
     assert "".join(m["content"][0]["text"] for m in messages) == "".join(texts)
+
+
+FIELDS = {  # each templated Responses event's fields after its type and sequence number
+    "response.created": ["response"],
+    "response.in_progress": ["response"],
+    "response.output_item.added": ["output_index", "item"],
+    "response.content_part.added": ["item_id", "output_index", "content_index", "part"],
+    "response.output_text.done": ["item_id", "output_index", "content_index", "text", "logprobs"],
+    "response.content_part.done": ["item_id", "output_index", "content_index", "part"],
+    "response.output_item.done": ["output_index", "item"],
+    "response.completed": ["response"],
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, st.booleans())
+def test_responses_lifecycle_events_are_the_general_writers_bytes(
+    texts: list[str], tool_between: bool
+) -> None:
+    """The snapshots and a message's added/done events, written from templates: compact JSON,
+    the type and sequence number first, then the official fields in order."""
+    events = events_of(stream(ResponsesEncoder(model="m"), texts, tool_between))
+    final = orjson.loads(events[-1][1])["response"]
+    done_items = []
+    for number, (name, data) in enumerate(events):
+        parsed = orjson.loads(data)
+        if name not in FIELDS:
+            continue
+        rest = {k: v for k, v in parsed.items() if k not in ("type", "sequence_number")}
+        assert list(rest) == FIELDS[name], name
+        assert data == orjson.dumps({"type": name, "sequence_number": number, **rest}), name
+        if name == "response.content_part.added":
+            assert rest["part"] == {"type": "output_text", "text": "", "annotations": []}
+        if name == "response.output_item.done":
+            done_items.append(rest["item"])
+    assert done_items == final["output"]
+    texts_done = [orjson.loads(d)["text"] for n, d in events if n == "response.output_text.done"]
+    assert "".join(texts_done) == "".join(texts)

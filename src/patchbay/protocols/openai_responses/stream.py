@@ -34,6 +34,8 @@ TEXT_HEAD = (
     b'"sequence_number":'
 )
 TEXT_TAIL = b',"logprobs":[]}\n\n'
+EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s}\n\n'
+EMPTY_PART = b'"part":{"type":"output_text","text":"","annotations":[]}'
 
 
 class StreamEncoder:
@@ -60,6 +62,11 @@ class StreamEncoder:
         self.seq += 1
         return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(body) + b"\n\n"
 
+    def _written(self, kind: bytes, fields: bytes) -> bytes:
+        """``_emit``'s bytes from the JSON of the fields after the type and sequence number."""
+        seq, self.seq = self.seq, self.seq + 1
+        return EVENT % (kind, kind, seq, fields)
+
     def _snapshot(self, status: str, finish: str = "stop") -> dict[str, Any]:
         return response_object(
             self.id,
@@ -79,28 +86,21 @@ class StreamEncoder:
             text = "".join(self.text)
             done = message_item(text, item["id"])
             self.output.append(done)
-            part = done["content"][0]
+            head = self.text_middle[1:-8]  # "item_id":…,"output_index":…,"content_index":0,
+            written = self._written
             return (
-                self._emit(
-                    "response.output_text.done",
-                    {
-                        "item_id": item["id"],
-                        "output_index": index,
-                        "content_index": 0,
-                        "text": text,
-                        "logprobs": [],
-                    },
+                written(
+                    b"response.output_text.done",
+                    b'%s"text":%s,"logprobs":[]' % (head, orjson.dumps(text)),
                 )
-                + self._emit(
-                    "response.content_part.done",
-                    {
-                        "item_id": item["id"],
-                        "output_index": index,
-                        "content_index": 0,
-                        "part": part,
-                    },
+                + written(
+                    b"response.content_part.done",
+                    b'%s"part":%s' % (head, orjson.dumps(done["content"][0])),
                 )
-                + self._emit("response.output_item.done", {"output_index": index, "item": done})
+                + written(
+                    b"response.output_item.done",
+                    b'"output_index":%d,"item":%s' % (index, orjson.dumps(done)),
+                )
             )
         call = ToolCall(
             item["call_id"],
@@ -133,19 +133,16 @@ class StreamEncoder:
             self.text = []
             index = len(self.output)
             item = {**message_item("", self.open["id"]), "status": "in_progress", "content": []}
-            out += self._emit("response.output_item.added", {"output_index": index, "item": item})
-            out += self._emit(
-                "response.content_part.added",
-                {
-                    "item_id": self.open["id"],
-                    "output_index": index,
-                    "content_index": 0,
-                    "part": {"type": "output_text", "text": "", "annotations": []},
-                },
-            )
             self.text_middle = b',"item_id":%s,"output_index":%d,"content_index":0,"delta":' % (
                 orjson.dumps(self.open["id"]),
                 index,
+            )
+            out += self._written(
+                b"response.output_item.added",
+                b'"output_index":%d,"item":%s' % (index, orjson.dumps(item)),
+            )
+            out += self._written(
+                b"response.content_part.added", self.text_middle[1:-8] + EMPTY_PART
             )
         self.text.append(delta)
         seq, self.seq = self.seq, self.seq + 1  # _emit's bytes, from a template
@@ -196,9 +193,9 @@ class StreamEncoder:
         if isinstance(event, ReasoningDelta):
             return b""  # reasoning is not streamed to Responses clients as answer text
         if isinstance(event, Start):
-            snapshot = self._snapshot("in_progress")
-            return self._emit("response.created", {"response": snapshot}) + self._emit(
-                "response.in_progress", {"response": snapshot}
+            snapshot = b'"response":' + orjson.dumps(self._snapshot("in_progress"))
+            return self._written(b"response.created", snapshot) + self._written(
+                b"response.in_progress", snapshot
             )
         if isinstance(event, UsageReport):
             self.usage = event
@@ -219,8 +216,8 @@ class StreamEncoder:
         if self.usage is not None and final["usage"] is not None:
             add_cost(final["usage"], self.usage.cost_usd, self.usage.cost_points)
         self.final = final
-        kind = "response.incomplete" if status == "incomplete" else "response.completed"
-        return out + self._emit(kind, {"response": final})
+        kind = b"response.incomplete" if status == "incomplete" else b"response.completed"
+        return out + self._written(kind, b'"response":' + orjson.dumps(final))
 
 
 __all__ = ["StreamEncoder", "usage_json"]
