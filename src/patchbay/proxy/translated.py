@@ -105,12 +105,12 @@ async def encode_events(
         async for batch in events:
             out = []
             for event in batch:
-                if isinstance(event, UsageReport):
+                if type(event) is UsageReport:  # the exact classes: events are final
                     call.usage = event.usage
                     settle(call)
                     held, size = [], 0
-                    event = replace(event, cost_usd=call.cost_usd, cost_points=call.cost_points)
-                elif call.usage is None and isinstance(event, TextDelta | ToolCallDelta):
+                    event = UsageReport(event.usage, call.cost_usd, call.cost_points)
+                elif call.usage is None and isinstance(event, (TextDelta, ToolCallDelta)):
                     text = event.text if isinstance(event, TextDelta) else event.arguments
                     held.append(text)
                     size += len(text)
