@@ -104,7 +104,14 @@ PATCHBAY = (
 GAINS = (
     '[server]\nlog_level = "info"\n'
     + PROVIDERS
-    + _models({**ROUTES, "bench-a2o-stream": "bench-sse"})
+    + MORE_PROVIDERS
+    + _models(
+        {
+            **ROUTES,
+            "bench-a2o-stream": "bench-sse",
+            "bench-responses-stream": "bench-responses-sse",
+        }
+    )
 )
 
 

@@ -53,6 +53,8 @@ CHANGES = [
     ("ce1b333", "relays read a named one-line event directly; ids without a system call"),
     ("5d79363", "same-protocol relays: the events between the usage ones read as runs of bytes"),
     ("fa1e2fa", "translated: upstream events read as bytes, text deltas from templates"),
+    ("5c8fac5", "relays: the model renamed in one pass; Responses marks only its final event"),
+    ("1f1569b", "translated: SSE data read in one loop, Responses events from templates"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -98,7 +100,13 @@ def export(commit: str) -> Path | None:
     return target
 
 
-MEASURED = ("chat", "chat-stream", "anthropic-stream", "anthropic-on-openai-stream")
+MEASURED = (
+    "chat",
+    "chat-stream",
+    "anthropic-stream",
+    "responses-stream",
+    "anthropic-on-openai-stream",
+)
 
 
 def start(upstream: t.Target, slow: t.Target, commit: str) -> tuple[t.Target | None, str, str]:
@@ -120,7 +128,7 @@ def start(upstream: t.Target, slow: t.Target, commit: str) -> tuple[t.Target | N
 
 
 def expected_seconds(rounds: int, seconds: int) -> float:
-    per_run = 4 * seconds + max(1, seconds // 2) + 2
+    per_run = 5 * seconds + max(1, seconds // 2) + 2
     return len(CHANGES) * (15 + 3 + rounds * per_run)
 
 
@@ -133,6 +141,7 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
     chat, c1 = BY_NAME["chat"], BY_NAME["chat-c1"]
     stream, anthropic = BY_NAME["chat-stream"], BY_NAME["anthropic-stream"]
     translated = BY_NAME["anthropic-on-openai-stream"]
+    responses = BY_NAME["responses-stream"]
     try:
         for commit, label in CHANGES:
             target, sha, why = start(upstream, slow, commit)
@@ -151,6 +160,7 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
                 figures = load.run(target, chat, seconds)
                 streamed = load.run(target, stream, seconds)
                 messages = load.run(target, anthropic, seconds)
+                typed = load.run(target, responses, seconds)
                 crossed = load.run(target, translated, seconds)
                 latency = load.run(target, c1, max(1, seconds // 2))
                 runs.append(
@@ -161,17 +171,19 @@ def measure(upstream: t.Target, slow: t.Target, rounds: int, seconds: int) -> di
                         "cpu_us": figures["cpu_us"],
                         "stream_rps": streamed["rps"],
                         "anthropic_stream_rps": messages["rps"],
+                        "responses_stream_rps": typed["rps"],
                         "translated_stream_rps": crossed["rps"],
                         "c1_p50_ms": latency["p50_ms"],
                         "errors": sum(
-                            run["errors"] for run in (figures, streamed, messages, crossed)
+                            run["errors"] for run in (figures, streamed, messages, typed, crossed)
                         ),
                     }
                 )
                 print(
                     f"  gains {commit:8} chat {figures['rps']:6.0f} req/s "
                     f"{figures['cpu_us']:4.0f} µs/req  stream {streamed['rps']:6.0f}  "
-                    f"anthropic stream {messages['rps']:6.0f}  translated stream "
+                    f"anthropic stream {messages['rps']:6.0f}  responses stream "
+                    f"{typed['rps']:6.0f}  translated stream "
                     f"{crossed['rps']:6.0f}  c1 p50 {latency['p50_ms']:.3f} ms",
                     flush=True,
                 )

@@ -235,8 +235,9 @@ def gains_table(gains: dict[str, Any]) -> list[str]:
         "",
         "| change | commit | Chat c=16 req/s | gain | spread | CPU µs/req | gain "
         "| Chat stream c=16 req/s | gain | Anthropic stream c=16 req/s | gain "
+        "| Responses stream c=16 req/s | gain "
         "| translated stream c=16 req/s | gain | c=1 p50 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     previous: dict[str, float] | None = None
     for change in gains["changes"]:
@@ -248,6 +249,7 @@ def gains_table(gains: dict[str, Any]) -> list[str]:
                 "cpu_us",
                 "stream_rps",
                 "anthropic_stream_rps",
+                "responses_stream_rps",
                 "translated_stream_rps",
                 "c1_p50_ms",
             )
@@ -270,6 +272,7 @@ def gains_table(gains: dict[str, Any]) -> list[str]:
             f"| {gain('rps')} | ±{spread:.0f}% | {fmt(now['cpu_us'])} | {gain('cpu_us', True)} "
             f"| {fmt(now['stream_rps'])} | {gain('stream_rps')} "
             f"| {fmt(now['anthropic_stream_rps'])} | {gain('anthropic_stream_rps')} "
+            f"| {fmt(now['responses_stream_rps'])} | {gain('responses_stream_rps')} "
             f"| {fmt(now['translated_stream_rps'])} | {gain('translated_stream_rps')} "
             f"| {fmt(now['c1_p50_ms'], 3)} |"
         )
