@@ -292,3 +292,20 @@ def test_the_model_is_renamed_only_where_it_is_the_model(
     ]
     assert orjson.loads(renamed) == expected
     assert renamer(upstream, upstream)(payload) is payload
+
+
+def test_a_relay_keeps_little_for_its_stream_life() -> None:
+    """What a relay keeps from its start is a few hundred bytes: 1,000 concurrent streams must
+    not hold megabytes (orjson's output alone holds a 4 KiB buffer, however short)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        relays = [ChatRelay(Tally(), f"model-{i}", "upstream-model", True) for i in range(200)]
+        relays += [ResponsesRelay(Tally(), f"model-{i}", "upstream-model") for i in range(200)]
+        relays += [AnthropicRelay(Tally(), f"model-{i}", "upstream-model") for i in range(200)]
+        per_relay = (tracemalloc.get_traced_memory()[0] - before) / len(relays)
+    finally:
+        tracemalloc.stop()
+    assert per_relay < 1024, per_relay

@@ -38,6 +38,12 @@ def keep(data: bytes) -> bytes:
 MODEL_KEYS = (b'"model":', b'"model": ')
 
 
+def kept(data: bytes) -> bytes:
+    """A copy of its own size of bytes kept for a stream's life: orjson's output holds the
+    whole buffer it was written in (4 KiB however short), which 1,000 streams would keep."""
+    return bytes(memoryview(data))
+
+
 class Rename:
     """Gives the client its own model id back in JSON payloads: every ``"model":`` value
     (a space after the colon or none) that is the upstream's model id. One split on the
@@ -47,7 +53,7 @@ class Rename:
     __slots__ = ("old", "new")
 
     def __init__(self, upstream_model: str, model: str) -> None:
-        self.old, self.new = orjson.dumps(upstream_model), orjson.dumps(model)
+        self.old, self.new = kept(orjson.dumps(upstream_model)), kept(orjson.dumps(model))
 
     def __call__(self, data: bytes) -> bytes:
         parts = data.split(self.old)
