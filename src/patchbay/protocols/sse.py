@@ -27,7 +27,8 @@ class SSEParser:
     def payloads(self, chunk: bytes) -> list[bytes]:
         """``feed`` for readers of the data alone: each complete event's data, undecoded (its
         name dropped; an event with a name and no data gives ``b""``). The two shapes every
-        upstream sends are read in the loop itself; any other through ``_payload``."""
+        upstream sends are read in the loop itself (no call per event); any other line by
+        line."""
         out: list[bytes] = []
         for block in self._blocks(chunk):
             if block.startswith(b"data: "):
@@ -43,9 +44,9 @@ class SSEParser:
                 ):
                     out.append(block[newline + 7 :])
                     continue
-            payload = self._payload(block)
-            if payload is not None:
-                out.append(payload)
+            event = self._general(block)
+            if event is not None:
+                out.append(event.data.encode())
         return out
 
     def close_payloads(self) -> list[bytes]:
@@ -79,19 +80,6 @@ class SSEParser:
                     head[7:].decode("utf-8", "replace"), rest[6:].decode("utf-8", "replace")
                 )
         return SSEParser._general(block)
-
-    @staticmethod
-    def _payload(block: bytes) -> bytes | None:
-        """``_parse``'s data, as bytes."""
-        if block.startswith(b"data: ") and b"\n" not in block:
-            return block[6:]
-        if block.startswith(b"event: "):
-            newline = block.find(b"\n")
-            if newline > 0 and block.startswith(b"data: ", newline + 1):
-                if block.find(b"\n", newline + 1) < 0:
-                    return block[newline + 7 :]
-        event = SSEParser._general(block)
-        return None if event is None else event.data.encode()
 
     @staticmethod
     def _general(block: bytes) -> SSEEvent | None:

@@ -55,7 +55,8 @@ class StreamEncoder:
         self.calls: dict[int, int] = {}  # tool index -> output index
         self.usage: UsageReport | None = None
         self.final: dict[str, Any] | None = None  # the completed response, once encoded
-        self.text_middle = b""  # the open message's delta event, from its item id to the text
+        self.item_fields = b""  # the open message's "item_id", "output_index", "content_index"
+        self.text_middle = b""  # its delta event, from the item id to the text
 
     def _emit(self, kind: str, data: dict[str, Any]) -> bytes:
         body = {"type": kind, "sequence_number": self.seq, **data}
@@ -86,7 +87,7 @@ class StreamEncoder:
             text = "".join(self.text)
             done = message_item(text, item["id"])
             self.output.append(done)
-            head = self.text_middle[1:-8]  # "item_id":…,"output_index":…,"content_index":0,
+            head = self.item_fields
             written = self._written
             return (
                 written(
@@ -133,17 +134,16 @@ class StreamEncoder:
             self.text = []
             index = len(self.output)
             item = {**message_item("", self.open["id"]), "status": "in_progress", "content": []}
-            self.text_middle = b',"item_id":%s,"output_index":%d,"content_index":0,"delta":' % (
+            self.item_fields = b'"item_id":%s,"output_index":%d,"content_index":0,' % (
                 orjson.dumps(self.open["id"]),
                 index,
             )
+            self.text_middle = b"," + self.item_fields + b'"delta":'
             out += self._written(
                 b"response.output_item.added",
                 b'"output_index":%d,"item":%s' % (index, orjson.dumps(item)),
             )
-            out += self._written(
-                b"response.content_part.added", self.text_middle[1:-8] + EMPTY_PART
-            )
+            out += self._written(b"response.content_part.added", self.item_fields + EMPTY_PART)
         self.text.append(delta)
         seq, self.seq = self.seq, self.seq + 1  # _emit's bytes, from a template
         return b"%s%s%d%s%s%s" % (
