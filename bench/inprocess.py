@@ -6,6 +6,9 @@ and nginx on a shared two-core machine.
 
     python bench/inprocess.py [--calls 20000] [--concurrency 16] [--src DIR]
 
+The streamed calls (``*-stream``) get the upstream's whole SSE body in one read, as from nginx on
+loopback, and run through the same relays, encoders and stream response as when served.
+
 ``--src`` runs another tree's ``src`` (as gains.py exports them); the output is one JSON line.
 """
 
@@ -44,6 +47,12 @@ base_url = "http://bench.invalid"
 api_key = "sk-bench"
 
 [[providers]]
+name = "bench-responses"
+kind = "openai-responses"
+base_url = "http://bench.invalid/v1"
+api_key = "sk-bench"
+
+[[providers]]
 name = "bench-gemini"
 kind = "gemini"
 base_url = "http://bench.invalid"
@@ -63,6 +72,16 @@ routes = [ { provider = "bench-anthropic", model = "bench-upstream" } ]
 id = "bench-gemini"
 pricing = { prompt = "0.000001", completion = "0.000002" }
 routes = [ { provider = "bench-gemini", model = "bench-upstream" } ]
+
+[[models]]
+id = "bench-responses"
+pricing = { prompt = "0.000001", completion = "0.000002" }
+routes = [ { provider = "bench-responses", model = "bench-upstream" } ]
+
+[[models]]
+id = "bench-a2o"
+pricing = { prompt = "0.000001", completion = "0.000002" }
+routes = [ { provider = "bench", model = "bench-upstream" } ]
 
 [[models]]
 id = "bench-translated"
@@ -96,6 +115,50 @@ CALLS: dict[str, tuple[str, dict[str, Any], dict[bytes, bytes]]] = {
         {},
     ),
 }
+# streamed: the same clients asking for a stream (the upstream's SSE body arrives in one piece,
+# as it does from nginx on loopback)
+STREAMED: dict[str, tuple[str, dict[str, Any], dict[bytes, bytes]]] = {
+    "chat-stream": (
+        "/v1/chat/completions",
+        {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": PROMPT}]},
+        {},
+    ),
+    "anthropic-stream": (
+        "/v1/messages",
+        {
+            "model": "bench-anthropic",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": PROMPT}],
+        },
+        {b"anthropic-version": b"2023-06-01"},
+    ),
+    "responses-stream": (
+        "/v1/responses",
+        {"model": "bench-responses", "stream": True, "store": False, "input": PROMPT},
+        {},
+    ),
+    "anthropic-on-openai-stream": (
+        "/v1/messages",
+        {
+            "model": "bench-a2o",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": PROMPT}],
+        },
+        {b"anthropic-version": b"2023-06-01"},
+    ),
+    "responses-on-anthropic-stream": (
+        "/v1/responses",
+        {"model": "bench-translated", "stream": True, "store": False, "input": PROMPT},
+        {},
+    ),
+}
+STREAMS = {
+    "/chat/completions": bodies.CHAT_SSE.encode(),
+    "/responses": bodies.RESPONSES_SSE.encode(),
+    "/v1/messages": bodies.ANTHROPIC_SSE.encode(),
+}
 ANSWERS = {
     "/v1/chat/completions": bodies.CHAT.encode(),
     "/v1/messages": bodies.ANTHROPIC.encode(),
@@ -117,7 +180,43 @@ def patch_transport() -> None:
                 return Whole(answer)
         raise AssertionError(url)
 
+    class Chunks:
+        """The whole SSE body in one read, then the end: at its end after that read."""
+
+        def __init__(self, body: bytes) -> None:
+            self.body: bytes | None = body
+
+        def __aiter__(self) -> Chunks:
+            return self
+
+        async def __anext__(self) -> bytes:
+            body, self.body = self.body, None
+            if body is None:
+                raise StopAsyncIteration
+            return body
+
+        def at_eof(self) -> bool:
+            return self.body is None
+
+        async def aclose(self) -> None:
+            self.body = None
+
+    async def open_stream(
+        self: Any, provider: str, url: str, body: bytes, *args: Any, **kw: Any
+    ) -> Any:
+        from patchbay.upstream.answers import UpstreamStream
+
+        for suffix, answer in STREAMS.items():
+            if url.endswith(suffix):
+                chunks = Chunks(answer)
+                return UpstreamStream(200, "text/event-stream", b"", chunks, at_eof=chunks.at_eof)
+        raise AssertionError(url)
+
     client.UpstreamClient.post = post  # type: ignore[method-assign]
+    client.UpstreamClient.open_stream = open_stream  # type: ignore[method-assign]
+
+
+RECEIVE: Any = None  # body -> receive (``_receiver``)
 
 
 class Received:
@@ -138,6 +237,26 @@ class Received:
         return {"type": "http.disconnect"}
 
 
+def _receiver() -> Any:
+    """What makes a request's ``receive``: as served, the bound method of our server's cycle
+    (a stream learns of a disconnect from it, with no watcher task); trees without that
+    cycle get ``Received`` alone."""
+    try:
+        from patchbay.asgi.coalescing import CoalescingCycle
+    except ImportError:
+        return lambda body: Received(body).receive
+
+    class Cycle(CoalescingCycle):
+        def __init__(self, body: bytes) -> None:  # noqa: D107 (uvicorn's state is not needed)
+            self.received = Received(body)
+            self.disconnected = False
+
+        async def receive(self) -> Any:
+            return await self.received.receive()
+
+    return lambda body: Cycle(body).receive
+
+
 async def call(app: Any, path: str, body: bytes, headers: dict[bytes, bytes]) -> int:
     scope = {
         "type": "http",
@@ -152,7 +271,7 @@ async def call(app: Any, path: str, body: bytes, headers: dict[bytes, bytes]) ->
         ],
     }
     status = 0
-    receive = Received(body).receive
+    receive = RECEIVE(body)
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
@@ -202,13 +321,15 @@ async def run(calls: int, concurrency: int) -> dict[str, Any]:
     await credit(settings)
     patch_transport()
     app = serving_app(settings)
+    global RECEIVE
+    RECEIVE = _receiver()
     inner = app.app
     results: dict[str, Any] = {}
     async with inner.router.lifespan_context(inner):
         app._gateway = inner.state.gateway
         admin = inner.state.gateway
         await admin.keys.authenticate(KEY)
-        for name, (path, payload, headers) in CALLS.items():
+        for name, (path, payload, headers) in {**CALLS, **STREAMED}.items():
             body = json.dumps(payload).encode()
             for _ in range(200):  # warm up
                 status = await call(app, path, body, headers)
