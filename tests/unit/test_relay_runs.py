@@ -159,6 +159,29 @@ def test_runs_read_as_the_event_by_event_reading(
         assert "".join(by_runs.counted) == "".join(one_by_one.counted)
 
 
+def models(data: Any) -> list[Any]:
+    """Every ``"model"`` value anywhere in a JSON value."""
+    if isinstance(data, dict):
+        found = [data["model"]] if "model" in data else []
+        return found + [m for value in data.values() for m in models(value)]
+    if isinstance(data, list):
+        return [m for value in data for m in models(value)]
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(sorted(RELAYS)), data=st.data())
+def test_the_client_sees_only_its_own_model(kind: str, data: st.DataObject) -> None:
+    """Every event's model is the client's id, whatever the event: a running usage report
+    (which is sent on as it came) included."""
+    strategy, make = RELAYS[kind]
+    body = b"".join(e + b"\n\n" for e in data.draw(strategy))
+    sent = relayed(make(Tally()), [body], cut=False)
+    payloads = [line[5:].strip() for line in sent.split(b"\n") if line.startswith(b"data:")]
+    named = [m for p in payloads if p != b"[DONE]" for m in models(orjson.loads(p))]
+    assert named and set(named) == {"m"}, named
+
+
 def test_a_piece_with_its_own_usage_counts_nothing() -> None:
     """A whole stream in one read, its text past HOLD_BYTES: the usage at its end settles the
     call before the held text would be counted."""

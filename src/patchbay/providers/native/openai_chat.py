@@ -43,11 +43,13 @@ class ChatRelay(SSERelay):
         payload = event[5:].strip()
         if payload == b"[DONE]":
             return DONE
-        event = self.rename(event)
         if b'"usage"' not in payload or b'"usage":null' in payload or b'"usage": null' in payload:
             self._observe(payload)
-            return event + b"\n\n"
-        return self._usage_event(payload)
+        else:
+            final = self._usage_event(payload)  # re-encoded with the client's model
+            if final is not None:
+                return final
+        return self.rename(event) + b"\n\n"
 
     def _observe(self, payload: bytes) -> None:
         """Hold a chunk that carries text, so a cut stream is charged for it."""
@@ -67,23 +69,22 @@ class ChatRelay(SSERelay):
                 text += (call.get("function") or {}).get("arguments") or ""
         return text
 
-    def _usage_event(self, payload: bytes) -> bytes:
-        try:
-            data = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return b"data: " + payload + b"\n\n"
+    def _usage_event(self, payload: bytes) -> bytes | None:
+        """The final usage chunk, settled and re-encoded; ``None`` for any other chunk that
+        names usage (sent as it came, renamed)."""
+        data = loads(payload)
         if not isinstance(data, dict):
-            return b"data: " + payload + b"\n\n"
+            return None
         usage = usage_from_openai_chat(data.get("usage"))
         if usage is None:
             self._observe(payload)
-            return b"data: " + payload + b"\n\n"
+            return None
         choices = data.get("choices") or ()
         if choices and not any(c.get("finish_reason") for c in choices):
             # some servers report running usage on every chunk: the last one counts
             self.pending = usage
             self._observe(payload)
-            return b"data: " + payload + b"\n\n"
+            return None
         self.pending = None
         cost_usd, cost_points = self.report(usage)
         data["model"] = self.model

@@ -17,6 +17,7 @@ in a comment line, which a run renames too)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -71,8 +72,10 @@ class Rename:
         return b"".join(out)
 
 
+@functools.lru_cache(maxsize=256)
 def renamer(upstream_model: str, model: str) -> Callable[[bytes], bytes]:
-    """What gives the client its own model id back in a payload (nothing, if it is the same)."""
+    """What gives the client its own model id back in a payload (nothing, if it is the same).
+    A ``Rename`` holds nothing of a stream's: one serves every stream of the same two ids."""
     return keep if upstream_model == model else Rename(upstream_model, model)
 
 
