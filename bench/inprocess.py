@@ -249,6 +249,7 @@ def _receiver() -> Any:
     class Cycle(CoalescingCycle):
         def __init__(self, body: bytes) -> None:  # noqa: D107 (uvicorn's state is not needed)
             self.received = Received(body)
+            self.message_event = self.received.message_event  # the body has arrived
             self.disconnected = False
 
         async def receive(self) -> Any:
