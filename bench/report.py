@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import paced
 import report_tables as tables
 import split
 from figures import FLOOR, PB1, fmt, median, own_cpu, ratio, times, verdict
@@ -170,6 +171,7 @@ def write(results: dict[str, Any]) -> None:
     text += ["", "### Non-streamed Chat at c=16, round by round", ""] + tables.rounds(results)
     text += ["", "### Time to first byte", ""] + tables.ttfb(results)
     text += ["", "### Memory under concurrent streams", ""] + tables.memory(results)
+    text += ["", "### Streams at an upstream's pace", ""] + paced.table(results.get("paced"))
     text += ["", "## Where the time goes", ""] + split.table(results.get("split"))
     text += [""] + tables.profile(results)
     text += ["", "## Figures", ""] + tables.figures(results)
@@ -186,7 +188,11 @@ def write(results: dict[str, Any]) -> None:
 def console(results: dict[str, Any]) -> list[str]:
     """What run.py prints at the end: the targets and where the time goes."""
     return ["", "Targets (issue 16)", *targets(results), "", "Where the time goes"] + (
-        split.table(results.get("split")) + [""] + tables.profile(results, top=False)
+        split.table(results.get("split"))
+        + [""]
+        + tables.profile(results, top=False)
+        + ["", "Streams at an upstream's pace"]
+        + paced.table(results.get("paced"))
     )
 
 

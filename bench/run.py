@@ -9,8 +9,9 @@ checked once at start-up (bench/shapes.py). Then per round: every scenario at it
 with wrk (req/s, p50, p99, server CPU per request), TTFB per streamed protocol one call at a
 time; after the rounds: py-spy on Patchbay's worker per main scenario (bench/profiling.py),
 the gains of each change (bench/gains.py), the gap split between the front end and the
-gateway's own work (bench/split.py) and memory under 1,000 slow streams on a fresh
-Patchbay. Writes bench/.work/results.json, then docs/benchmarks.md and docs/benchmarks.png.
+gateway's own work (bench/split.py), memory under 1,000 slow streams on a fresh
+Patchbay, and the CPU per chunk of streams at an upstream's pace (bench/paced.py). Writes
+bench/.work/results.json, then docs/benchmarks.md and docs/benchmarks.png.
 Everything listens on 127.0.0.1; every load is bounded in time.
 """
 
@@ -31,6 +32,7 @@ sys.path.insert(0, str(HERE))
 import clients  # noqa: E402
 import gains  # noqa: E402
 import load  # noqa: E402
+import paced  # noqa: E402
 import profiling  # noqa: E402
 import shapes  # noqa: E402
 import split  # noqa: E402
@@ -136,6 +138,7 @@ def expected_seconds(args: argparse.Namespace) -> float:
     if args.gains:
         total += gains.expected_seconds(args.rounds, args.gain_seconds)
     total += split.expected_seconds(args.rounds, args.gain_seconds)
+    total += paced.expected_seconds(args.rounds)
     return total + 2 * (15 + args.stream_seconds)
 
 
@@ -201,6 +204,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 results[label] = memory(fresh, args.streams, chunks, args.stream_seconds)
                 print(f"  {label}: {results[label]}", flush=True)
             fresh.stop()
+        print("streams at an upstream's pace: the CPU per relayed chunk", flush=True)
+        results["paced"] = paced.measure(upstream, slow, args.rounds)
         return results
     finally:
         for process in reversed(started):

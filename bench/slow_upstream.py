@@ -43,6 +43,7 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", answer)
+    app.router.add_post("/sse/v1/chat/completions", answer)  # where the passthrough streams
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, backlog=4096)
 
 
