@@ -18,7 +18,7 @@ from patchbay.providers.native.anthropic import AnthropicRelay
 from patchbay.providers.native.gemini import GeminiRelay
 from patchbay.providers.native.openai_chat import ChatRelay
 from patchbay.providers.native.openai_responses import ResponsesRelay
-from patchbay.providers.native.relay import HOLD_BYTES, SSERelay
+from patchbay.providers.native.relay import HOLD_BYTES, Run, SSERelay
 from tests.unit.tallies import Tally
 
 # text that looks like what the relays look for, as a model might write it
@@ -200,6 +200,19 @@ def test_a_piece_with_its_own_usage_counts_nothing() -> None:
     assert tally.reported == [Usage(input_tokens=3, output_tokens=len(words))]
     assert sent.count(b'"model":"m"') == len(chunks) and b'"up"' not in sent
     assert sent.endswith(b"data: [DONE]\n\n")
+
+
+def test_held_payloads_are_read_as_one_array_or_one_by_one() -> None:
+    """The held payloads' text is read in one parse; a payload that is not one JSON value (not
+    JSON, or two values) sends them through one by one, and it alone reads as no text."""
+    relay = ChatRelay(Tally(), "m", "up", include_usage=True)
+    good = orjson.dumps({"choices": [{"delta": {"content": "Hi"}}]})
+    two = b'{"choices": [{"delta": {"content": "x"}}]}, {"choices": [{"delta": {"content": "y"}}]}'
+    run = Run(b"data: " + good + b"\n\n: keep-alive\n\nevent: e\ndata: " + good + b"\n\n")
+    assert relay.held_text([good, run, good]) == "HiHiHiHi"
+    assert relay.held_text([good, b"oops", good]) == "HiHi"
+    assert relay.held_text([good, two]) == "Hi"
+    assert relay.held_text([Run(b": keep-alive\n\n")]) == ""
 
 
 def test_a_cut_run_is_counted_from_its_events() -> None:

@@ -15,7 +15,7 @@ from patchbay.asgi import coalescing
 from patchbay.domain.usage import Usage
 from patchbay.providers.native.anthropic import AnthropicRelay
 from patchbay.providers.native.openai_chat import ChatRelay
-from patchbay.providers.native.relay import HOLD_BYTES
+from patchbay.providers.native.relay import HOLD_BYTES, HOLD_CHARS
 from tests.unit.tallies import Tally
 
 
@@ -148,21 +148,24 @@ def test_text_is_counted_only_when_the_usage_never_comes() -> None:
     relay.close()
     relay.drain()
     assert sent.count(b"data: ") == 401
-    # held text past HOLD_BYTES was counted as it filled; none once the usage settled the call
+    # the payloads passed HOLD_BYTES, their text (under HOLD_CHARS) was held: never counted
+    assert len(b"".join(chat_chunk(w) for w in words)) > 10 * HOLD_BYTES
+    assert len("".join(words)) < HOLD_CHARS
     assert reported.reported and reported.reported[0].output_tokens == 400
-    counted_before_usage = sum(len(t) for t in reported.counted)
-    assert counted_before_usage <= len("".join(words))
+    assert reported.counted == []
 
+    words = [f" word{i}" for i in range(2000)]  # more text than HOLD_CHARS
     cut = Tally()
     relay = ChatRelay(cut, "m", "m", include_usage=True)
     for w in words:
         relay.feed(chat_chunk(w))
+        assert relay.held_bytes <= HOLD_BYTES and len(relay.text) <= HOLD_CHARS  # flat
     relay.drain()  # the stream was cut: everything it produced is counted
     assert cut.reported == []
     assert "".join(cut.counted) == "".join(words)
-    assert len(cut.counted) >= len("".join(words)) // HOLD_BYTES  # counted as the hold filled
-    assert len(cut.counted) < len(words) // 4  # in batches, not per chunk
-    assert sum(bpe.count(t) for t in cut.counted) >= 400
+    assert len(cut.counted) >= len("".join(words)) // (HOLD_CHARS + HOLD_BYTES)  # as it filled
+    assert len(cut.counted) < len(words) // 100  # in batches, not per chunk
+    assert sum(bpe.count(t) for t in cut.counted) >= 2000
 
 
 def test_anthropic_deltas_held_then_counted_on_a_cut() -> None:

@@ -17,7 +17,7 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.providers.anthropic import usage_of
 from patchbay.providers.base import HTTPAdapter, Outbound, Tally
-from patchbay.providers.native.relay import SSERelay, event_data, loads, renamer
+from patchbay.providers.native.relay import SSERelay, event_data, renamer
 
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 DELTA_FIELDS = ("text", "partial_json", "thinking")
@@ -50,8 +50,7 @@ class AnthropicRelay(SSERelay):
             self.report(usage_of(self.usage))
         return event + b"\n\n"
 
-    def text_of(self, payload: bytes) -> str:
-        data = loads(payload)
+    def text_in(self, data: Any) -> str:
         delta = (data.get("delta") if isinstance(data, dict) else None) or {}
         if not isinstance(delta, dict):
             return ""

@@ -59,9 +59,8 @@ class GeminiRelay(SSERelay):
             self.hold(payload)
         return self._frame(payload) if self.array else event + b"\n\n"
 
-    def text_of(self, payload: bytes) -> str:
-        chunk = loads(payload)
-        return chunk_text(chunk) if isinstance(chunk, dict) else ""
+    def text_in(self, data: Any) -> str:
+        return chunk_text(data) if isinstance(data, dict) else ""
 
     def _observe(self, chunk: dict[str, Any], payload: bytes) -> None:
         if isinstance(chunk.get("usageMetadata"), dict):

@@ -56,8 +56,7 @@ class ChatRelay(SSERelay):
         if b'"content"' in payload or b'"arguments"' in payload:
             self.hold(payload)
 
-    def text_of(self, payload: bytes) -> str:
-        data = loads(payload)
+    def text_in(self, data: Any) -> str:
         return self._text(data) if isinstance(data, dict) else ""
 
     def _text(self, data: dict[str, Any]) -> str:

@@ -84,8 +84,7 @@ class ResponsesRelay(SSERelay):
             self.created = payload
         return self.rename(event) + b"\n\n"
 
-    def text_of(self, payload: bytes) -> str:
-        data = loads(payload)
+    def text_in(self, data: Any) -> str:
         delta = data.get("delta") if isinstance(data, dict) else None
         return delta if isinstance(delta, str) else ""
 

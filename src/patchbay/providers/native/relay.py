@@ -3,9 +3,11 @@ text held back to count only if it is needed.
 
 Counting a stream's text (a JSON parse and a BPE pass per delta) is only needed when the
 stream ends without the upstream's usage — a cut stream, or an upstream that reports none —
-so a relay holds the raw payloads that carry text (at most ``HOLD_BYTES`` per stream, counted
-and dropped whenever that fills) and drops them once the usage is reported; ``drain`` counts
-what is left when the stream ends without it.
+so a relay holds the raw payloads that carry text and drops them once the usage is reported;
+``drain`` counts what is left when the stream ends without it. Memory stays flat with the
+stream's length: when the held payloads pass ``HOLD_BYTES`` their text is read out (one JSON
+parse for all of them) and kept instead, and that text is counted whenever it passes
+``HOLD_CHARS`` — so a stream of a few thousand characters whose usage arrives is never counted.
 
 Most of a stream's events need nothing but the model renamed and, if they carry text, holding.
 A relay that names the events which need their own look (``marks``: bytes of which one is
@@ -29,7 +31,8 @@ from patchbay.domain.usage import Usage
 from patchbay.errors import GatewayError
 from patchbay.providers.base import Tally
 
-HOLD_BYTES = 1024  # a stream's held text, at most: memory stays flat with the stream's length
+HOLD_BYTES = 1024  # a stream's held payloads, at most, before their text is read out of them
+HOLD_CHARS = 4096  # the text read out and held, at most, before it is counted
 
 
 def keep(data: bytes) -> bytes:
@@ -129,6 +132,7 @@ class SSERelay:
         self.buffer = b""
         self.held: list[bytes | Run] = []
         self.held_bytes = 0
+        self.text = ""  # read out of payloads that were held, not counted yet
         self.settled = False
 
     def hold(self, payload: bytes) -> None:
@@ -139,31 +143,59 @@ class SSERelay:
         self.held.append(payload)
         self.held_bytes += len(payload)
         if self.held_bytes > HOLD_BYTES:
-            self.drain()
+            self.spill()
+
+    def spill(self) -> None:
+        """The held payloads are full: their text is read out and kept instead (a few bytes of
+        an event's hundred or more), and counted once that passes ``HOLD_CHARS`` — a stream
+        whose usage comes before then is never counted."""
+        held, self.held, self.held_bytes = self.held, [], 0
+        if held and not self.settled:
+            text = self.text + self.held_text(held)
+            if len(text) > HOLD_CHARS:
+                self.tally.count(text)
+                text = ""
+            self.text = text
 
     def drain(self) -> None:
         """Count the text held back (the stream ends, or was cut, without usage)."""
         held, self.held, self.held_bytes = self.held, [], 0
-        if held and not self.settled:
-            text = "".join(
-                self._run_text(item) if isinstance(item, Run) else self.text_of(item)
-                for item in held
-            )
+        text, self.text = self.text, ""
+        if not self.settled:
+            if held:
+                text += self.held_text(held)
             if text:
                 self.tally.count(text)
 
-    def text_of(self, payload: bytes) -> str:
-        """The output text one held payload carries (parsed only when it must be counted)."""
-        return ""
+    def held_text(self, held: list[bytes | Run]) -> str:
+        """The output text of held payloads and runs, in order: all of their payloads parsed as
+        one JSON array when they can be (one parse, not one per event), else one by one."""
+        payloads: list[bytes] = []
+        for item in held:
+            if isinstance(item, Run):
+                for event in item.events.split(b"\n\n"):
+                    if event and (payload := event_data(event)) is not None:
+                        payloads.append(payload)
+            else:
+                payloads.append(item)
+        if not payloads:
+            return ""
+        try:
+            items = orjson.loads(b"[" + b",".join(payloads) + b"]")
+        except orjson.JSONDecodeError:
+            items = None
+        if items is None or len(items) != len(payloads):  # some payload is not one JSON value
+            items = [loads(p) for p in payloads]
+        return "".join(self.text_in(data) for data in items)
 
-    def _run_text(self, run: Run) -> str:
-        payloads = (event_data(event) for event in run.events.split(b"\n\n") if event)
-        return "".join(self.text_of(p) for p in payloads if p is not None)
+    def text_in(self, data: Any) -> str:
+        """The output text of one held payload, parsed (only when it must be counted)."""
+        return ""
 
     def report(self, usage: Usage) -> tuple[Decimal | None, int | None]:
         """The upstream's usage: the call settles and the held text is no longer needed."""
         self.settled = True
-        self.held, self.held_bytes = [], 0
+        self.held, self.held_bytes, self.text = [], 0, ""
         return self.tally.report(usage)
 
     def feed(self, chunk: bytes) -> bytes:
@@ -207,7 +239,7 @@ class SSERelay:
         if start < len(whole):
             parts.append(self.run(whole[start:]))
         if self.held_bytes > HOLD_BYTES:
-            self.drain()
+            self.spill()
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def plain_at(self, whole: bytes, after: int) -> bool:
