@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -61,8 +60,12 @@ class Rename:
 
     def __call__(self, data: bytes) -> bytes:
         parts = data.split(self.old)
-        if len(parts) == 1:
+        places = len(parts) - 1
+        if not places:
             return data
+        if places == 1:  # one place, as in most chunks
+            first, last = parts
+            return first + self.new + last if first.endswith(MODEL_KEYS) else data
         last = parts.pop()
         if all(part.endswith(MODEL_KEYS) for part in parts):
             parts.append(last)
@@ -109,11 +112,15 @@ def all_data(event: bytes) -> bytes | None:
     return b"\n".join(lines) if lines else None
 
 
-@dataclass(frozen=True, slots=True)
 class Run:
-    """Held events, as they came (SSE text, each event followed by a blank line)."""
+    """Held events, as they came (SSE text, each event followed by a blank line). A plain
+    class: one is made for most chunks of a stream, and a dataclass's frozen ``__init__``
+    costs twice as much."""
 
-    events: bytes
+    __slots__ = ("events",)
+
+    def __init__(self, events: bytes) -> None:
+        self.events = events
 
 
 class SSERelay:
