@@ -28,7 +28,7 @@ def ttfb_ms(url: str, body: bytes, headers: dict[str, str], count: int = 200) ->
     return statistics.median(samples[5:] or samples) * 1000
 
 
-async def _streams(url: str, body: bytes, headers: dict[str, str], count: int) -> int:
+async def _streams(url: str, body: bytes, headers: dict[str, str], count: int, end: bytes) -> int:
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -36,12 +36,15 @@ async def _streams(url: str, body: bytes, headers: dict[str, str], count: int) -
         async def one() -> int:
             async with session.post(url, data=body, headers=headers) as response:
                 data = await response.read()
-                return 1 if response.status == 200 and b"[DONE]" in data else 0
+                return 1 if response.status == 200 and end in data else 0
 
         results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
     return sum(r for r in results if isinstance(r, int))
 
 
-def open_streams(url: str, body: bytes, headers: dict[str, str], count: int) -> int:
-    """Run ``count`` concurrent streams to completion; returns how many finished cleanly."""
-    return asyncio.run(_streams(url, body, headers, count))
+def open_streams(
+    url: str, body: bytes, headers: dict[str, str], count: int, end: bytes = b"[DONE]"
+) -> int:
+    """Run ``count`` concurrent streams to completion; returns how many finished cleanly (with
+    ``end`` in their body: Chat's, by default)."""
+    return asyncio.run(_streams(url, body, headers, count, end))

@@ -4,9 +4,10 @@ The wrk scenarios' upstream (nginx) sends a whole stream in one write, so each o
 is one read and one write, and their figures are the cost of a call. A model's stream comes a
 chunk every few tens of milliseconds, each its own read and write: there the cost per chunk is
 what a long answer costs. Here the slow upstream (bench/slow_upstream.py) drips Chat chunks
-to concurrent streams, once with 10 chunks a stream and once with 80 in the same time, through
-the aiohttp passthrough and through Patchbay (1 worker, fresh); the server's CPU per stream at
-each length, and per chunk the difference over the 70 extra chunks. Rounds interleave the two.
+to concurrent streams, 10 chunks a stream and then 80, through the aiohttp passthrough and
+through Patchbay (1 worker, fresh) for a Chat client and for an Anthropic client (translated);
+the server's CPU per stream at each length, and per chunk the difference over the 70 extra
+chunks. Rounds interleave the three.
 """
 
 from __future__ import annotations
@@ -21,48 +22,59 @@ import targets as t
 from scenarios import headers, request_body
 
 STREAMS = 200  # concurrent streams per run
-SECONDS = 2.0  # each stream's length in time, whatever its chunk count
+INTERVAL_S = 0.025  # between two chunks of a stream
 LENGTHS = (10, 80)
+TRANSLATED = "patchbay (1 worker), Anthropic client"  # on the same openai upstream
 
 
 def expected_seconds(rounds: int) -> float:
-    return 20 + (1 + rounds) * len(LENGTHS) * 2 * (SECONDS + 1.5)
+    each = sum(n * INTERVAL_S + 1.5 for n in LENGTHS)
+    return 20 + (1 + rounds) * 3 * each
 
 
-def cpu_per_stream(target: t.Target, chunks: int) -> float | None:
-    """The target's CPU µs per stream over ``STREAMS`` concurrent streams of ``chunks``."""
-    body = request_body("chat", "bench-slow", True)
-    body |= {"x_chunks": chunks, "x_interval": SECONDS / chunks}
+def cpu_per_stream(target: t.Target, chunks: int, translated: bool = False) -> float | None:
+    """The target's CPU µs per stream over ``STREAMS`` concurrent streams of ``chunks``: a Chat
+    client's, or an Anthropic client's (translated to the upstream's Chat; the slow upstream
+    reads its chunk count from the max tokens, as the ``x_`` fields do not pass)."""
+    if translated:
+        body = request_body("anthropic", "bench-slow", True) | {"max_tokens": chunks}
+        path, end = "/v1/messages", b"message_stop"
+    else:
+        body = request_body("chat", "bench-slow", True)
+        body |= {"x_chunks": chunks, "x_interval": INTERVAL_S}
+        path, end = "/v1/chat/completions", b"[DONE]"
     pids = target.all_pids()
     before = gains.cpu_seconds(pids)
     done = clients.open_streams(
-        target.url + "/v1/chat/completions",
-        json.dumps(body).encode(),
-        headers(target.key),
-        STREAMS,
+        target.url + path, json.dumps(body).encode(), headers(target.key), STREAMS, end
     )
     used = gains.cpu_seconds(pids) - before
     return used / STREAMS * 1e6 if done == STREAMS else None
 
 
 def measure(upstream: t.Target, slow: t.Target, rounds: int) -> dict[str, Any]:
-    """Per target, per stream length: CPU µs per stream in each round (None: a stream failed)."""
-    systems = [t.start_passthrough(slow), t.start_patchbay(upstream, slow, 1)]
-    runs: dict[str, dict[str, list[float | None]]] = {s.name: {} for s in systems}
+    """Per client, per stream length: CPU µs per stream in each round (None: a stream failed)."""
+    passthrough, patchbay = t.start_passthrough(slow), t.start_patchbay(upstream, slow, 1)
+    clients_ = [
+        (passthrough.name, passthrough, False),
+        (patchbay.name, patchbay, False),
+        (TRANSLATED, patchbay, True),
+    ]
+    runs: dict[str, dict[str, list[float | None]]] = {name: {} for name, _, _ in clients_}
     try:
-        for system in systems:
-            cpu_per_stream(system, LENGTHS[0])  # warm: connections, caches
+        for _, target, translated in clients_:
+            cpu_per_stream(target, LENGTHS[0], translated)  # warm: connections, caches
         for round_no in range(rounds):
-            for system in systems if round_no % 2 == 0 else systems[::-1]:
+            for name, target, translated in clients_ if round_no % 2 == 0 else clients_[::-1]:
                 for chunks in LENGTHS:
-                    value = cpu_per_stream(system, chunks)
-                    runs[system.name].setdefault(str(chunks), []).append(value)
+                    value = cpu_per_stream(target, chunks, translated)
+                    runs[name].setdefault(str(chunks), []).append(value)
                     shown = "failed" if value is None else f"{value:,.0f} µs CPU per stream"
-                    print(f"  {system.name:22} {chunks:3} chunks: {shown}", flush=True)
+                    print(f"  {name:38} {chunks:3} chunks: {shown}", flush=True)
     finally:
-        for system in systems:
-            system.stop()
-    return {"streams": STREAMS, "seconds": SECONDS, "lengths": list(LENGTHS), "runs": runs}
+        patchbay.stop()
+        passthrough.stop()
+    return {"streams": STREAMS, "interval_s": INTERVAL_S, "lengths": list(LENGTHS), "runs": runs}
 
 
 def summary(paced: dict[str, Any], name: str) -> dict[str, float] | None:
@@ -85,16 +97,16 @@ def table(paced: dict[str, Any] | None) -> list[str]:
     if not paced:
         return ["Not measured."]
     short, long_ = paced["lengths"]
-    seconds = paced["seconds"]
     rounds = len(next(iter(paced["runs"].values()))[str(short)])
     lines = [
-        f"{paced['streams']} concurrent streams from the slow upstream, each {seconds:g} s "
-        f"long: {short} chunks, then {long_} (one every {seconds / short * 1000:.0f} ms, "
-        f"then every {seconds / long_ * 1000:.0f} ms). The server's CPU (all its threads) per "
-        f"stream, medians of {rounds} rounds; per chunk, the difference over the "
-        f"{long_ - short} extra chunks.",
+        f"{paced['streams']} concurrent streams from the slow upstream (Chat Completions), a chunk "
+        f"every {paced['interval_s'] * 1000:.0f} ms: {short} chunks a stream, then {long_}. The "
+        f"server's CPU (all its threads) per stream, medians of {rounds} rounds; per chunk, the "
+        f"difference over the {long_ - short} extra chunks. The Anthropic client's streams are "
+        "translated (as Claude Code's on an OpenAI-compatible upstream).",
         "",
-        f"| target | CPU per stream, {short} chunks µs | {long_} chunks µs | per chunk µs |",
+        f"| client, server | CPU per stream, {short} chunks µs | {long_} chunks µs "
+        "| per chunk µs |",
         "|---|---:|---:|---:|",
     ]
     found = {}
@@ -108,12 +120,22 @@ def table(paced: dict[str, Any] | None) -> list[str]:
                 f"| {name} | {figures['short']:,.0f} | {figures['long']:,.0f} "
                 f"| {figures['per_chunk']:.1f} |"
             )
-    floor, mine = found.get("aiohttp passthrough"), found.get("patchbay (1 worker)")
-    if floor and mine and floor["per_chunk"] > 0:
+    floor = found.get("aiohttp passthrough")
+    if not floor or floor["per_chunk"] <= 0:
+        return lines
+    words = []
+    for name, what in (("patchbay (1 worker)", "relayed"), (TRANSLATED, "translated")):
+        mine = found.get(name)
+        if mine:
+            words.append(
+                f"a {what} chunk costs Patchbay {mine['per_chunk']:.1f} µs "
+                f"({mine['per_chunk'] / floor['per_chunk']:.2f}×, its own "
+                f"{mine['per_chunk'] - floor['per_chunk']:+.1f} µs)"
+            )
+    if words:
         lines += [
             "",
-            f"A relayed chunk costs Patchbay {mine['per_chunk']:.1f} µs against the passthrough's "
-            f"{floor['per_chunk']:.1f} ({mine['per_chunk'] / floor['per_chunk']:.2f}×; its own "
-            f"{mine['per_chunk'] - floor['per_chunk']:+.1f} µs): the read, the relay, the write.",
+            f"Against the passthrough's {floor['per_chunk']:.1f} µs a chunk (a read and a "
+            f"write), {'; '.join(words)}.",
         ]
     return lines

@@ -1,5 +1,6 @@
 """A slow Chat Completions upstream for the memory scenario: a stream drips ``x_chunks`` chunks
-(from the request body; default CHUNKS) one every ``x_interval`` seconds (default INTERVAL).
+(from the request body; else its max tokens, as a translated call asks; default CHUNKS) one
+every ``x_interval`` seconds (default INTERVAL).
 Usage: python slow_upstream.py PORT CHUNKS INTERVAL"""
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ def main() -> None:
 
     async def answer(request: web.Request) -> web.StreamResponse:
         asked = await request.json()
-        count = int(asked.get("x_chunks", chunks))
+        # a translated call drops the x_ fields: its max tokens give the count instead
+        limit = asked.get("max_completion_tokens") or asked.get("max_tokens") or chunks
+        count = int(asked.get("x_chunks", limit))
         pause = float(asked.get("x_interval", interval))
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)

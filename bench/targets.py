@@ -172,7 +172,8 @@ def start_shell(upstream: Target) -> Target:
 def start_slow() -> Target:
     target = Target("slow upstream", free_port(), "slow")
     target.process = spawn(
-        [sys.executable, str(HERE / "slow_upstream.py"), str(target.port), "20", "0.25"], "slow.log"
+        [sys.executable, str(HERE / "slow_upstream.py"), str(target.port), "20", "0.025"],
+        "slow.log",
     )
     wait_up(target.url, target.process, 20)
     return target
