@@ -55,6 +55,7 @@ CHANGES = [
     ("fa1e2fa", "translated: upstream events read as bytes, text deltas from templates"),
     ("5c8fac5", "relays: the model renamed in one pass; Responses marks only its final event"),
     ("1f1569b", "translated: SSE data read in one loop, Responses events from templates"),
+    ("b6e7a49", "relays: held text read out in one parse and counted past 4 KiB; one Rename"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
