@@ -115,44 +115,26 @@ CALLS: dict[str, tuple[str, dict[str, Any], dict[bytes, bytes]]] = {
         {},
     ),
 }
-# streamed: the same clients asking for a stream (the upstream's SSE body arrives in one piece,
-# as it does from nginx on loopback)
-STREAMED: dict[str, tuple[str, dict[str, Any], dict[bytes, bytes]]] = {
-    "chat-stream": (
-        "/v1/chat/completions",
-        {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": PROMPT}]},
-        {},
-    ),
-    "anthropic-stream": (
-        "/v1/messages",
-        {
-            "model": "bench-anthropic",
-            "max_tokens": 64,
-            "stream": True,
-            "messages": [{"role": "user", "content": PROMPT}],
-        },
-        {b"anthropic-version": b"2023-06-01"},
-    ),
-    "responses-stream": (
-        "/v1/responses",
-        {"model": "bench-responses", "stream": True, "store": False, "input": PROMPT},
-        {},
-    ),
-    "anthropic-on-openai-stream": (
-        "/v1/messages",
-        {
-            "model": "bench-a2o",
-            "max_tokens": 64,
-            "stream": True,
-            "messages": [{"role": "user", "content": PROMPT}],
-        },
-        {b"anthropic-version": b"2023-06-01"},
-    ),
-    "responses-on-anthropic-stream": (
-        "/v1/responses",
-        {"model": "bench-translated", "stream": True, "store": False, "input": PROMPT},
-        {},
-    ),
+Call = tuple[str, dict[str, Any], dict[bytes, bytes]]
+
+
+def streamed(call: Call, **fields: Any) -> Call:
+    """The same call asking for a stream (``fields`` changed too)."""
+    path, payload, headers = call
+    return path, {**payload, "stream": True, **fields}, headers
+
+
+def responses(model: str) -> Call:
+    return "/v1/responses", {"model": model, "stream": True, "store": False, "input": PROMPT}, {}
+
+
+# streamed: the upstream's SSE body arrives in one piece, as it does from nginx on loopback
+STREAMED: dict[str, Call] = {
+    "chat-stream": streamed(CALLS["chat"]),
+    "anthropic-stream": streamed(CALLS["anthropic"]),
+    "responses-stream": responses("bench-responses"),
+    "anthropic-on-openai-stream": streamed(CALLS["anthropic"], model="bench-a2o"),
+    "responses-on-anthropic-stream": responses("bench-translated"),
 }
 STREAMS = {
     "/chat/completions": bodies.CHAT_SSE.encode(),
