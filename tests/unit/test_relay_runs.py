@@ -215,6 +215,16 @@ def test_held_payloads_are_read_as_one_array_or_one_by_one() -> None:
     assert relay.held_text([Run(b": keep-alive\n\n")]) == ""
 
 
+def test_a_cut_chat_stream_counts_reasoning_and_content() -> None:
+    """A delta that carries reasoning and content is counted for both, as a whole answer is."""
+    tally = Tally()
+    relay = ChatRelay(tally, "m", "up", include_usage=True)
+    delta = {"reasoning_content": "Think.", "content": "Say."}
+    relay.feed(b"data: " + orjson.dumps({"choices": [{"delta": delta}]}) + b"\n\n")
+    relay.drain()  # cut
+    assert tally.counted == ["Think.Say."]
+
+
 def test_a_cut_run_is_counted_from_its_events() -> None:
     tally = Tally()
     relay = ResponsesRelay(tally, "m", "up")

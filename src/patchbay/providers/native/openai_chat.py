@@ -63,7 +63,9 @@ class ChatRelay(SSERelay):
         text = ""
         for choice in data.get("choices") or ():
             delta = choice.get("delta") or {}
-            text += delta.get("content") or delta.get("reasoning_content") or ""
+            for name in ("reasoning_content", "content"):  # both count, as in a whole answer
+                if isinstance(part := delta.get(name), str):
+                    text += part
             for call in delta.get("tool_calls") or ():
                 text += (call.get("function") or {}).get("arguments") or ""
         return text
