@@ -10,6 +10,9 @@ The streamed calls (``*-stream``) get the upstream's whole SSE body in one read,
 loopback, and run through the same relays, encoders and stream response as when served.
 
 ``--src`` runs another tree's ``src`` (as gains.py exports them); the output is one JSON line.
+``--mark`` makes a system call (``getppid``) just before and just after each scenario's measured
+calls: bench/instructions.py has callgrind dump its counts there, which gives each scenario's
+instructions per call.
 """
 
 from __future__ import annotations
@@ -284,7 +287,7 @@ async def credit(settings: Any) -> None:
         await engine.dispose()
 
 
-async def run(calls: int, concurrency: int) -> dict[str, Any]:
+async def run(calls: int, concurrency: int, mark: bool = False) -> dict[str, Any]:
     from patchbay.app import serving_app
     from patchbay.settings import load_settings
 
@@ -326,9 +329,13 @@ async def run(calls: int, concurrency: int) -> dict[str, Any]:
                     status = await call(app, path, body, headers)
                     assert status == 200, status
 
+            if mark:
+                os.getppid()  # callgrind dumps here: what came before is not this scenario's
             start_cpu, start = time.process_time(), time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start
+            if mark:
+                os.getppid()  # and here: the dump since the last one is these calls alone
             results[name] = {"cpu_us": cpu / calls * 1e6, "wall_us": wall / calls * 1e6}
     return results
 
@@ -338,6 +345,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--src", type=Path)
+    parser.add_argument("--mark", action="store_true", help="getppid() around each scenario")
     args = parser.parse_args()
     if args.src:
         sys.path.insert(0, str(args.src / "src"))
@@ -346,7 +354,7 @@ def main() -> None:
     import uvloop
 
     uvloop.install()
-    print(json.dumps(asyncio.run(run(args.calls, args.concurrency))))
+    print(json.dumps(asyncio.run(run(args.calls, args.concurrency, args.mark))))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import instructions
 import paced
 import report_tables as tables
 import split
@@ -173,6 +174,7 @@ def write(results: dict[str, Any]) -> None:
     text += ["", "### Memory under concurrent streams", ""] + tables.memory(results)
     text += ["", "### Streams at an upstream's pace", ""] + paced.table(results.get("paced"))
     text += ["", "## Where the time goes", ""] + split.table(results.get("split"))
+    text += [""] + instructions.table(results.get("instructions"))
     text += [""] + tables.profile(results)
     text += ["", "## Figures", ""] + tables.figures(results)
     text += ["", "![requests per second](benchmarks.png)", ""]
@@ -190,6 +192,7 @@ def console(results: dict[str, Any]) -> list[str]:
     return ["", "Targets (issue 16)", *targets(results), "", "Where the time goes"] + (
         split.table(results.get("split"))
         + [""]
+        + instructions.table(results.get("instructions"))
         + tables.profile(results, top=False)
         + ["", "Streams at an upstream's pace"]
         + paced.table(results.get("paced"))

@@ -2,6 +2,7 @@
 interleaved within each round, medians of rounds, one run.
 
     python bench/run.py [--rounds 3] [--seconds 5] [--quick] [--no-gains] [--no-profile]
+                        [--no-instructions]
 
 Targets: nginx (the ceiling, on the upstream's own paths), the aiohttp passthrough (the floor),
 Patchbay with 1 and 2 workers, LiteLLM's proxy. Each target's answer to each scenario is
@@ -9,7 +10,8 @@ checked once at start-up (bench/shapes.py). Then per round: every scenario at it
 with wrk (req/s, p50, p99, server CPU per request), TTFB per streamed protocol one call at a
 time; after the rounds: py-spy on Patchbay's worker per main scenario (bench/profiling.py),
 the gains of each change (bench/gains.py), the gap split between the front end and the
-gateway's own work (bench/split.py), memory under 1,000 slow streams on a fresh
+gateway's own work (bench/split.py), the instructions per call counted by callgrind
+(bench/instructions.py), memory under 1,000 slow streams on a fresh
 Patchbay, and the CPU per chunk of streams at an upstream's pace (bench/paced.py). Writes
 bench/.work/results.json, then docs/benchmarks.md and docs/benchmarks.png.
 Everything listens on 127.0.0.1; every load is bounded in time.
@@ -31,6 +33,7 @@ sys.path.insert(0, str(HERE))
 
 import clients  # noqa: E402
 import gains  # noqa: E402
+import instructions  # noqa: E402
 import load  # noqa: E402
 import paced  # noqa: E402
 import profiling  # noqa: E402
@@ -138,6 +141,8 @@ def expected_seconds(args: argparse.Namespace) -> float:
     if args.gains:
         total += gains.expected_seconds(args.rounds, args.gain_seconds)
     total += split.expected_seconds(args.rounds, args.gain_seconds)
+    if args.instructions:
+        total += instructions.expected_seconds()
     total += paced.expected_seconds(args.rounds)
     return total + 2 * (15 + args.stream_seconds)
 
@@ -197,6 +202,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             results["gains"] = gains.measure(upstream, slow, args.rounds, args.gain_seconds)
         print("the gap split: passthrough, Patchbay's shell, Patchbay", flush=True)
         results["split"] = split.measure(upstream, slow, args.rounds, args.gain_seconds)
+        if args.instructions:
+            print("instructions per call (callgrind, in-process)", flush=True)
+            results["instructions"] = instructions.measure()
         for label, chunks in (("memory_short", 10), ("memory_long", 80)):
             fresh = t.start_patchbay(upstream, slow, 1)
             started.append(fresh)
@@ -222,6 +230,9 @@ def main() -> None:
     parser.add_argument("--gain-seconds", type=int, default=4)
     parser.add_argument("--profile-seconds", type=float, default=5)
     parser.add_argument("--no-gains", dest="gains", action="store_false", help="skip gains.py")
+    parser.add_argument(
+        "--no-instructions", dest="instructions", action="store_false", help="no callgrind"
+    )
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="no py-spy")
     parser.add_argument("--no-litellm", dest="litellm", action="store_false", help="skip LiteLLM")
     parser.add_argument(

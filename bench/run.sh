@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: installs what the harness needs (nginx, wrk, matplotlib and py-spy in the
+# make bench: installs what the harness needs (nginx, wrk, valgrind, matplotlib and py-spy in the
 # project's virtualenv, LiteLLM in its own), then runs bench/run.py with the project's
 # virtualenv, passing its arguments on (e.g. bash bench/run.sh --quick). Loopback only.
 set -euo pipefail
@@ -8,8 +8,8 @@ VENV=${VENV:-.venv}
 # LiteLLM pinned: releases of it have been pulled from PyPI after a supply-chain compromise;
 # this one predates them. Change it deliberately, not by taking whatever is newest.
 LITELLM=${LITELLM:-litellm[proxy]==1.81.13}
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq nginx wrk
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || ! command -v valgrind >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq nginx wrk valgrind
 fi
 "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || "$VENV/bin/pip" install --quiet matplotlib
 # py-spy samples Patchbay's worker for "where the time goes" (root: ptrace is allowed)
