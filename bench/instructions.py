@@ -5,7 +5,8 @@ makes one just before and one just after each scenario's measured calls (``--mar
 scenario's dump holds its calls alone, every thread of the process counted.
 
 Instructions are not seconds, but they do not move with the machine: the same tree gives the
-same count to within about 1% (0.1–0.8% seen run to run), whatever else the machine is doing,
+same count to within about 1% (0.1–0.8% seen run to run) on an otherwise idle machine (its
+timers — the settlement flush every 0.1 s — make a loaded run count a few per cent more),
 where timings on a shared VM spread by tens of per cent between runs and twice that between
 sessions. A change to the request path is seen here at its true size, however small.
 
@@ -111,7 +112,8 @@ def table(results: dict[str, Any] | None) -> list[str]:
         "",
         "Patchbay's own work per call counted by callgrind (bench/instructions.py): the app "
         "driven in-process as bench/inprocess.py drives it (no sockets, the upstream answering "
-        "from memory, every feature on), every thread counted. Repeatable to within about 1% "
+        "from memory, every feature on), every thread counted, on an otherwise idle machine. "
+        "Repeatable to within about 1% "
         "on any machine, so a change shows at its true size here "
         "when the timings above cannot resolve it.",
         "",

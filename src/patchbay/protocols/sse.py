@@ -32,7 +32,7 @@ class SSEParser:
         out: list[bytes] = []
         for block in self._blocks(chunk):
             if block.startswith(b"data: "):
-                if b"\n" not in block:
+                if block.find(b"\n") < 0:
                     out.append(block[6:])
                     continue
             elif block.startswith(b"event: "):
@@ -55,7 +55,7 @@ class SSEParser:
     def _blocks(self, chunk: bytes) -> list[bytes]:
         buffer = self._buffer + chunk
         held = b""
-        if b"\r" in buffer:
+        if buffer.find(b"\r") >= 0:
             if buffer.endswith(b"\r"):  # a CRLF may be split between chunks: one line end
                 buffer, held = buffer[:-1], b"\r"
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -71,11 +71,11 @@ class SSEParser:
     @staticmethod
     def _parse(block: bytes) -> SSEEvent | None:
         # the shapes every upstream sends: one data line, after at most one event line
-        if block.startswith(b"data: ") and b"\n" not in block:
+        if block.startswith(b"data: ") and block.find(b"\n") < 0:
             return SSEEvent(None, block[6:].decode("utf-8", "replace"))
         if block.startswith(b"event: "):
             head, _, rest = block.partition(b"\n")
-            if rest.startswith(b"data: ") and b"\n" not in rest:
+            if rest.startswith(b"data: ") and rest.find(b"\n") < 0:
                 return SSEEvent(
                     head[7:].decode("utf-8", "replace"), rest[6:].decode("utf-8", "replace")
                 )

@@ -27,7 +27,7 @@ IMAGE_DONE = (b"image_generation.completed", b"image_edit.completed")
 
 class CompletionRelay(ChatRelay):
     def _observe(self, payload: bytes) -> None:
-        if b'"text"' in payload:
+        if payload.find(b'"text"') >= 0:
             self.hold(payload)
 
     def _text(self, data: dict[str, Any]) -> str:
@@ -55,7 +55,7 @@ class UsageRelay(SSERelay):
 
     def event(self, event: bytes) -> bytes:
         payload = event_data(event)
-        if payload is not None and b'"usage"' in payload:
+        if payload is not None and payload.find(b'"usage"') >= 0:
             try:
                 data = orjson.loads(payload)
             except orjson.JSONDecodeError:

@@ -40,12 +40,12 @@ class AnthropicRelay(SSERelay):
         if payload is None:
             return event + b"\n\n"
         head = payload[:48]
-        if b'"content_block_delta"' in head:
+        if head.find(b'"content_block_delta"') >= 0:
             self.hold(payload)
-        elif b'"message_start"' in head:
+        elif head.find(b'"message_start"') >= 0:
             self._usage(payload, "message")
             event = self.rename(event)
-        elif b'"message_delta"' in head:
+        elif head.find(b'"message_delta"') >= 0:
             self._usage(payload, None)
             self.report(usage_of(self.usage))
         return event + b"\n\n"

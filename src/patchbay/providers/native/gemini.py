@@ -48,8 +48,10 @@ class GeminiRelay(SSERelay):
         if payload is None:
             return b"" if self.array else event + b"\n\n"
         # usage as an object: the last one counts, so it is parsed only when it is needed
-        lazy = b'"usageMetadata":{' in payload or b'"usageMetadata": {' in payload
-        if b'"finishReason"' in payload or (not lazy and b'"usageMetadata"' in payload):
+        lazy = payload.find(b'"usageMetadata":{') >= 0 or payload.find(b'"usageMetadata": {') >= 0
+        if payload.find(b'"finishReason"') >= 0 or (
+            not lazy and payload.find(b'"usageMetadata"') >= 0
+        ):
             chunk = loads(payload)
             if isinstance(chunk, dict):
                 self._observe(chunk, payload)

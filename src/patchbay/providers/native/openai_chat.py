@@ -43,7 +43,11 @@ class ChatRelay(SSERelay):
         payload = event[5:].strip()
         if payload == b"[DONE]":
             return DONE
-        if b'"usage"' not in payload or b'"usage":null' in payload or b'"usage": null' in payload:
+        if (
+            payload.find(b'"usage"') < 0
+            or payload.find(b'"usage":null') >= 0
+            or payload.find(b'"usage": null') >= 0
+        ):
             self._observe(payload)
         else:
             final = self._usage_event(payload)  # re-encoded with the client's model
@@ -53,7 +57,7 @@ class ChatRelay(SSERelay):
 
     def _observe(self, payload: bytes) -> None:
         """Hold a chunk that carries text, so a cut stream is charged for it."""
-        if b'"content"' in payload or b'"arguments"' in payload:
+        if payload.find(b'"content"') >= 0 or payload.find(b'"arguments"') >= 0:
             self.hold(payload)
 
     def text_in(self, data: Any) -> str:

@@ -75,7 +75,7 @@ class ResponsesRelay(SSERelay):
         else:  # data-only events: the type is among the payload's first bytes
             head = payload[:120]
             final = any(marker in head for marker in FINAL)
-            delta, created = b'.delta"' in head, b'"response.created"' in head
+            delta, created = head.find(b'.delta"') >= 0, head.find(b'"response.created"') >= 0
         if final:
             return self._final(event, payload)
         if delta:
