@@ -56,6 +56,7 @@ CHANGES = [
     ("5c8fac5", "relays: the model renamed in one pass; Responses marks only its final event"),
     ("1f1569b", "translated: SSE data read in one loop, Responses events from templates"),
     ("b6e7a49", "relays: held text read out in one parse and counted past 4 KiB; one Rename"),
+    ("da68d8f", "relays test bytes with find, not in (3.11's bytes in drops a formatted error)"),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
 
