@@ -32,7 +32,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 # the tree each report compares with: the last report's (its commit is in docs/benchmarks.md)
-AGAINST = ("05f39d9", "the last report's tree and its cut-stream fix")
+AGAINST = ("9bdca9b", "the last report's tree")
 CALLS = 1000
 TOTAL = re.compile(rb"^(?:summary|totals): (\d+)", re.M)
 
