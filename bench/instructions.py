@@ -112,10 +112,9 @@ def table(results: dict[str, Any] | None) -> list[str]:
         "",
         "Patchbay's own work per call counted by callgrind (bench/instructions.py): the app "
         "driven in-process as bench/inprocess.py drives it (no sockets, the upstream answering "
-        "from memory, every feature on), every thread counted, on an otherwise idle machine. "
-        "Repeatable to within about 1% "
-        "on any machine, so a change shows at its true size here "
-        "when the timings above cannot resolve it.",
+        "from memory, every feature on), every thread counted. Repeatable to within about 1% "
+        "on an otherwise idle machine (its timers make a loaded run count a little more), so a "
+        "change shows at its true size here when the timings above cannot resolve it.",
         "",
     ]
     if "error" in head:
